@@ -1,0 +1,55 @@
+package dev.camelmlops.data;
+
+import java.nio.file.Path;
+
+/**
+ * The build stage's output in a run's work folder: train and test splits as uncompressed IDX
+ * (fast to reload, readable by any MNIST tool) and the data manifest.
+ */
+public final class PreparedData {
+    public static final String TRAIN_IMAGES = "train-images.idx";
+    public static final String TRAIN_LABELS = "train-labels.idx";
+    public static final String TEST_IMAGES = "test-images.idx";
+    public static final String TEST_LABELS = "test-labels.idx";
+    public static final String MANIFEST = "data-manifest.json";
+
+    private final Path dir;
+
+    public PreparedData(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path manifest() {
+        return dir.resolve(MANIFEST);
+    }
+
+    public Path file(String name) {
+        return dir.resolve(name);
+    }
+
+    public void write(Dataset train, Dataset test) {
+        IdxWriter.writeImages(file(TRAIN_IMAGES), train.pixels(), train.rows(), train.cols());
+        IdxWriter.writeLabels(file(TRAIN_LABELS), train.labels());
+        IdxWriter.writeImages(file(TEST_IMAGES), test.pixels(), test.rows(), test.cols());
+        IdxWriter.writeLabels(file(TEST_LABELS), test.labels());
+    }
+
+    public Dataset readTrain() {
+        return read(TRAIN_IMAGES, TRAIN_LABELS);
+    }
+
+    public Dataset readTest() {
+        return read(TEST_IMAGES, TEST_LABELS);
+    }
+
+    private Dataset read(String images, String labels) {
+        if (!file(images).toFile().isFile()) {
+            throw new InvalidDataException(file(images), "prepared data not found: run the build stage first");
+        }
+        return IdxReader.fashionMnist().read(file(images), file(labels));
+    }
+}

@@ -1,0 +1,78 @@
+package dev.camelmlops.model;
+
+import dev.camelmlops.data.Dataset;
+import org.tensorflow.Result;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+
+/** Runs a model's probabilities output over a labelled split and scores it. */
+public final class Evaluator {
+    static final int BATCH = 500;
+    private static final double MIN_PROBABILITY = 1e-7;
+
+    public Evaluation evaluate(TrainedModel model, Dataset data) {
+        int k = Dataset.CLASSES;
+        int[][] confusion = new int[k][k];
+        double[] lossSum = {0};
+        forEachBatch(model, data, (first, count, probs) -> {
+            for (int i = 0; i < count; i++) {
+                int label = data.label(first + i);
+                int best = 0;
+                for (int c = 1; c < k; c++) {
+                    if (probs[i * k + c] > probs[i * k + best]) {
+                        best = c;
+                    }
+                }
+                confusion[label][best]++;
+                lossSum[0] -= Math.log(Math.max(MIN_PROBABILITY, probs[i * k + label]));
+            }
+        });
+        return Evaluation.of(confusion, lossSum[0]);
+    }
+
+    /** Class probabilities of the first {@code n} images, as {@code [n][10]}. */
+    public float[][] predict(TrainedModel model, Dataset data, int n) {
+        Dataset head = data.head(n);
+        float[][] out = new float[head.size()][Dataset.CLASSES];
+        forEachBatch(model, head, (first, count, probs) -> {
+            for (int i = 0; i < count; i++) {
+                System.arraycopy(probs, i * Dataset.CLASSES, out[first + i], 0, Dataset.CLASSES);
+            }
+        });
+        return out;
+    }
+
+    interface BatchConsumer {
+        void accept(int first, int count, float[] probabilities);
+    }
+
+    private void forEachBatch(TrainedModel model, Dataset data, BatchConsumer consumer) {
+        int n = data.size();
+        int batch = Math.min(BATCH, Math.max(1, n));
+        float[] probs = new float[batch * Dataset.CLASSES];
+        BatchFeeder full = n >= batch ? new BatchFeeder(batch, data.rows(), data.cols()) : null;
+        int rest = n % batch;
+        BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, data.rows(), data.cols()) : null;
+        try {
+            for (int first = 0; first < n; first += batch) {
+                BatchFeeder f = first + batch <= n ? full : tail;
+                f.load(data, null, first);
+                try (Result r = model.session().runner()
+                        .feed(GraphNames.IMAGES, f.images())
+                        .fetch(GraphNames.PROBABILITIES)
+                        .run()) {
+                    ((TFloat32) r.get(0)).copyTo(DataBuffers.of(probs, false, false)
+                            .narrow((long) f.batchSize() * Dataset.CLASSES));
+                }
+                consumer.accept(first, f.batchSize(), probs);
+            }
+        } finally {
+            if (full != null) {
+                full.close();
+            }
+            if (tail != null) {
+                tail.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.camelmlops.model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import org.tensorflow.Graph;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Signature;
+
+/**
+ * A model graph with its session: freshly built, or loaded from a SavedModel (which keeps the
+ * training op and optimizer state, so it can be trained further).
+ */
+public final class TrainedModel implements AutoCloseable {
+    private final Graph graph;
+    private final Session session;
+    private final SavedModelBundle bundle;
+
+    private TrainedModel(Graph graph, Session session, SavedModelBundle bundle) {
+        this.graph = graph;
+        this.session = session;
+        this.bundle = bundle;
+    }
+
+    /** A new model with initial weights fixed by {@code seed}. */
+    public static TrainedModel create(ModelArchitecture architecture, long seed, float learningRate) {
+        Graph g = new Graph();
+        try {
+            ModelGraphBuilder.build(g, architecture, seed, learningRate);
+            Session s = new Session(g);
+            s.initialize();
+            return new TrainedModel(g, s, null);
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    /** Loads a SavedModel folder (tag {@code serve}). */
+    public static TrainedModel load(Path dir) {
+        SavedModelBundle b = SavedModelBundle.load(dir.toString(), GraphNames.SERVE_TAG);
+        return new TrainedModel(b.graph(), b.session(), b);
+    }
+
+    public Session session() {
+        return session;
+    }
+
+    public Graph graph() {
+        return graph;
+    }
+
+    /** True when the graph has the training op, i.e. it can be trained (not only served). */
+    public boolean trainable() {
+        return graph.operation(GraphNames.TRAIN) != null && graph.operation(GraphNames.LABELS) != null;
+    }
+
+    /** The serving signature of DESIGN.md's TF Serving contract. */
+    public Signature servingSignature() {
+        return Signature.builder(GraphNames.SIGNATURE_KEY)
+                .input(GraphNames.SIGNATURE_INPUT, graph.outputOrThrow(GraphNames.IMAGES))
+                .output(GraphNames.SIGNATURE_OUTPUT, graph.outputOrThrow(GraphNames.PROBABILITIES))
+                .methodName(GraphNames.PREDICT_METHOD)
+                .build();
+    }
+
+    /** Writes a SavedModel (graph with training ops, variables, serving signature) into {@code dir}. */
+    public void export(Path dir) {
+        try {
+            SavedModelBundle.exporter(dir.toString())
+                    .withTags(GraphNames.SERVE_TAG)
+                    .withFunction(SessionFunction.create(servingSignature(), session))
+                    .export();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot export SavedModel to " + dir, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (bundle != null) {
+            bundle.close();
+        } else {
+            session.close();
+            graph.close();
+        }
+    }
+}

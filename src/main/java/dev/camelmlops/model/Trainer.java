@@ -1,0 +1,101 @@
+package dev.camelmlops.model;
+
+import dev.camelmlops.data.Dataset;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Mini-batch training of a {@link TrainedModel}: shuffles the training data each epoch with a
+ * seeded generator, runs the graph's train op batch by batch, stops at the first NaN or infinite
+ * loss, and optionally measures the test split after each epoch.
+ */
+public final class Trainer {
+    private final Evaluator evaluator = new Evaluator();
+
+    public TrainingHistory train(TrainedModel model, Dataset train, Dataset validation, TrainingParams params,
+                                 TrainingListener listener, boolean warmStart) {
+        if (!model.trainable()) {
+            throw new IllegalArgumentException("the model has no '" + GraphNames.TRAIN + "' op: it cannot be trained");
+        }
+        if (train.size() == 0) {
+            throw new IllegalArgumentException("no training images");
+        }
+        Session session = model.session();
+        int n = train.size();
+        int batch = Math.min(params.batchSize(), n);
+        int fullSteps = n / batch;
+        int rest = n % batch;
+        int steps = fullSteps + (rest > 0 ? 1 : 0);
+        SplittableRandom random = new SplittableRandom(params.seed());
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        List<TrainingHistory.Epoch> epochs = TrainingHistory.newList();
+        long start = System.nanoTime();
+        try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
+             BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null) {
+            for (int epoch = 1; epoch <= params.epochs(); epoch++) {
+                shuffle(order, random);
+                listener.epochStarted(epoch, params.epochs(), steps);
+                long epochStart = System.nanoTime();
+                double lossSum = 0;
+                double accSum = 0;
+                long seen = 0;
+                for (int step = 0; step < steps; step++) {
+                    BatchFeeder f = step < fullSteps ? feeder : tail;
+                    f.load(train, order, step * batch);
+                    float loss;
+                    float acc;
+                    try (Result r = session.runner()
+                            .feed(GraphNames.IMAGES, f.images())
+                            .feed(GraphNames.LABELS, f.labels())
+                            .addTarget(GraphNames.TRAIN)
+                            .fetch(GraphNames.LOSS)
+                            .fetch(GraphNames.ACCURACY)
+                            .run()) {
+                        loss = ((TFloat32) r.get(0)).getFloat();
+                        acc = ((TFloat32) r.get(1)).getFloat();
+                    }
+                    if (!Float.isFinite(loss)) {
+                        throw new TrainingDivergedException("training diverged: loss is " + loss + " at epoch "
+                                + epoch + ", step " + (step + 1) + " of " + steps + " (learning rate "
+                                + params.learningRate() + "); try a smaller train.learning-rate");
+                    }
+                    lossSum += (double) loss * f.batchSize();
+                    accSum += (double) acc * f.batchSize();
+                    seen += f.batchSize();
+                    listener.stepFinished(epoch, step + 1, steps, lossSum / seen, accSum / seen);
+                }
+                double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
+                double testLoss = Double.NaN;
+                double testAcc = Double.NaN;
+                if (validation != null && params.validateEachEpoch()) {
+                    Evaluation ev = evaluator.evaluate(model, validation);
+                    testLoss = ev.loss();
+                    testAcc = ev.accuracy();
+                }
+                TrainingHistory.Epoch e = new TrainingHistory.Epoch(epoch, lossSum / seen, accSum / seen,
+                        testLoss, testAcc, trainSeconds, seen / trainSeconds);
+                epochs.add(e);
+                listener.epochFinished(e, params.epochs());
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double trainingOnly = epochs.stream().mapToDouble(TrainingHistory.Epoch::seconds).sum();
+        return new TrainingHistory(params.architecture().id(), params.epochs(), batch, params.learningRate(),
+                params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
+    }
+
+    private static void shuffle(int[] a, SplittableRandom random) {
+        for (int i = a.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+}
