@@ -1,0 +1,187 @@
+package dev.camelmlops.cli;
+
+import dev.camelmlops.model.TrainingListener;
+import dev.camelmlops.stage.PipelineSettings;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+
+/** The {@code mlops} command line: one-shot pipeline runs with meaningful exit codes. */
+@Command(name = "mlops", mixinStandardHelpOptions = true, version = "camel-mlops 0.1.0",
+        description = {
+                "A Fashion-MNIST delivery pipeline as Apache Camel routes with TensorFlow Java.",
+                "",
+                "Exit codes: 0 every step succeeded; 1 a stage failed (bad data, diverged training,",
+                "quality gate, export or copy error); 2 bad usage or configuration.",
+                "",
+                "Configuration: config/application.properties, overridden by a .env file in the working",
+                "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
+        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, CommandLine.HelpCommand.class})
+public final class MlopsCli {
+    static final List<String> STAGES = List.of("build", "train", "test", "package");
+
+    @Option(names = "-D", paramLabel = "key=value", scope = ScopeType.INHERIT,
+            description = "Override a configuration key, e.g. -Dmodel.architecture=tutorial (repeatable).")
+    Map<String, String> overrides = new HashMap<>();
+
+    @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "Properties file to use instead of <home>/config/application.properties.")
+    Path configFile;
+
+    @Option(names = "--progress", paramLabel = "MODE", scope = ScopeType.INHERIT, defaultValue = "auto",
+            description = "Training progress: auto (bar on a terminal, plain lines otherwise), bar, plain, off.")
+    String progress;
+
+    private final Path home;
+    private final Map<String, String> environment;
+    private final PrintStream out;
+
+    MlopsCli(Path home, Map<String, String> environment, PrintStream out) {
+        this.home = home;
+        this.environment = environment;
+        this.out = out;
+    }
+
+    public static void main(String[] args) {
+        String homeProp = System.getProperty("mlops.home");
+        Path home = Path.of(homeProp != null ? homeProp : ".").toAbsolutePath().normalize();
+        System.exit(execute(home, System.getenv(), System.out, args));
+    }
+
+    /** Runs the command line and returns the exit code (the entry point for tests too). */
+    public static int execute(Path home, Map<String, String> environment, PrintStream out, String... args) {
+        MlopsCli cli = new MlopsCli(home, environment, out);
+        CommandLine cmd = new CommandLine(cli);
+        cmd.setOut(new java.io.PrintWriter(out, true));
+        cmd.setExitCodeExceptionMapper(e -> ExitCodes.FAILED);
+        cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof ConfigurationException) {
+                commandLine.getErr().println("Configuration error: " + ex.getMessage());
+                return ExitCodes.USAGE;
+            }
+            commandLine.getErr().println("FAILED: " + PipelineApp.describe(ex));
+            return ExitCodes.FAILED;
+        });
+        return cmd.execute(args);
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = {"Run the whole pipeline once: build -> train -> test -> package, then exit.",
+                    "Exit code 0 only if every stage succeeded."})
+    static final class Run implements Callable<Integer> {
+        @ParentCommand
+        MlopsCli parent;
+
+        @Override
+        public Integer call() {
+            return parent.runRoute("pipeline");
+        }
+    }
+
+    @Command(name = "stage", mixinStandardHelpOptions = true,
+            description = {"Run one stage against the work folder (work.dir) and exit, as a CircleCI job does.",
+                    "A stage reads what the previous stage wrote there:",
+                    "  build    find, validate and prepare Fashion-MNIST; write the data manifest",
+                    "  train    train the configured model; write the checkpoint and history.json",
+                    "  test     evaluate on the test split; write evaluation.json and JUnit XML;",
+                    "           fail (exit 1) when accuracy is below quality.min-accuracy",
+                    "  package  export the SavedModel + MANIFEST.json as the next version and copy it",
+                    "           to staging (package.staging-uri)"})
+    static final class Stage implements Callable<Integer> {
+        @ParentCommand
+        MlopsCli parent;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test or package")
+        String name;
+
+        @Override
+        public Integer call() {
+            if (!STAGES.contains(name)) {
+                throw new ConfigurationException("unknown stage '" + name + "' (expected one of " + STAGES + ")");
+            }
+            return parent.runRoute(name);
+        }
+    }
+
+    int runRoute(String route) {
+        Properties props = configuration();
+        PipelineSettings settings;
+        try {
+            settings = PipelineSettings.from(props::getProperty);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException(e.getMessage());
+        }
+        return new PipelineApp(home, props, settings, listener(), out).runOnce(route);
+    }
+
+    Properties configuration() {
+        Path config = configFile != null ? configFile : home.resolve("config").resolve("application.properties");
+        Properties props;
+        try {
+            props = ConfigLoader.load(config, Path.of(".env"), environment, overrides);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException(e.getMessage());
+        }
+        if (props.getProperty("run.id", "").isBlank()) {
+            props.setProperty("run.id", newRunId());
+        }
+        if (props.getProperty("run.git-commit", "").isBlank()) {
+            String commit = environment.getOrDefault("CIRCLE_SHA1", gitCommit(home));
+            if (commit != null) {
+                props.setProperty("run.git-commit", commit);
+            }
+        }
+        return props;
+    }
+
+    private TrainingListener listener() {
+        return switch (progress) {
+            case "off" -> TrainingListener.NONE;
+            case "bar" -> new ConsoleProgress(out, true);
+            case "plain" -> new ConsoleProgress(out, false);
+            case "auto" -> new ConsoleProgress(out, System.console() != null);
+            default -> throw new ConfigurationException("--progress must be auto, bar, plain or off, got " + progress);
+        };
+    }
+
+    static String newRunId() {
+        return LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+                + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+    }
+
+    static String gitCommit(Path home) {
+        if (!Files.isDirectory(home.resolve(".git"))) {
+            return null;
+        }
+        try {
+            Process p = new ProcessBuilder("git", "-C", home.toString(), "rev-parse", "HEAD")
+                    .redirectErrorStream(true).start();
+            String s = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 && s.matches("[0-9a-f]{40}") ? s : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Bad usage or configuration: exit code 2. */
+    static final class ConfigurationException extends RuntimeException {
+        ConfigurationException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.data.DataManifest;
+import dev.camelmlops.data.DatasetDownloader;
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.FashionMnistFiles;
+import dev.camelmlops.data.FashionMnistLocator;
+import dev.camelmlops.data.IdxReader;
+import dev.camelmlops.data.PreparedData;
+import dev.camelmlops.data.Sha256;
+import dev.camelmlops.registry.Json;
+import dev.camelmlops.registry.RunInfo;
+import dev.camelmlops.registry.WorkDir;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Build: finds Fashion-MNIST, reads and validates all four files, writes the prepared splits and
+ * the data manifest into the work folder, and starts the run's record there.
+ */
+public class BuildStage {
+    private static final Logger LOG = LoggerFactory.getLogger(BuildStage.class);
+    private final PipelineSettings settings;
+
+    public BuildStage(PipelineSettings settings) {
+        this.settings = settings;
+    }
+
+    public String run() {
+        WorkDir work = new WorkDir(settings.workDir());
+        FashionMnistFiles files = locator().locate();
+        IdxReader reader = IdxReader.fashionMnist();
+        long t0 = System.nanoTime();
+        Dataset train = reader.read(files.trainImages(), files.trainLabels());
+        Dataset test = reader.read(files.testImages(), files.testLabels());
+        double readSeconds = (System.nanoTime() - t0) / 1e9;
+
+        resetWorkDir(work);
+        PreparedData prepared = new PreparedData(work.data());
+        prepared.write(train, test);
+        List<DataManifest.FileEntry> inputs = entries(files.all());
+        List<DataManifest.FileEntry> outputs = entries(List.of(
+                prepared.file(PreparedData.TRAIN_IMAGES), prepared.file(PreparedData.TRAIN_LABELS),
+                prepared.file(PreparedData.TEST_IMAGES), prepared.file(PreparedData.TEST_LABELS)));
+        DataManifest manifest = new DataManifest(Instant.now().toString(),
+                files.trainImages().getParent().toAbsolutePath().toString(), inputs,
+                DataManifest.Split.of(train), DataManifest.Split.of(test), outputs);
+        Json.write(prepared.manifest(), manifest);
+        Json.write(work.runInfo(), new RunInfo(settings.runId(), Instant.now().toString(), settings.gitCommit()));
+        String summary = String.format("build: %d train + %d test images validated in %.2f s from %s -> %s",
+                train.size(), test.size(), readSeconds, manifest.source(), work.data());
+        LOG.info(summary);
+        return summary;
+    }
+
+    private FashionMnistLocator locator() {
+        DatasetDownloader downloader = settings.dataDownload()
+                ? new DatasetDownloader(settings.dataDownloadUrl(), settings.dataSha256(), settings.dataDownloadTimeout())
+                : null;
+        return new FashionMnistLocator(settings.dataDir(), settings.dataSystemDir(), settings.dataCacheDir(), downloader);
+    }
+
+    /** A new build starts a new run: outputs of an earlier run's later stages must not be mistaken for this one's. */
+    private static void resetWorkDir(WorkDir work) {
+        try {
+            Files.createDirectories(work.root());
+            for (Path p : List.of(work.data(), work.checkpoint().getParent(), work.evaluation().getParent(),
+                    work.junitReport().getParent().getParent(), work.packages())) {
+                FileTrees.deleteRecursively(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare work folder " + work.root(), e);
+        }
+    }
+
+    private static List<DataManifest.FileEntry> entries(List<Path> paths) {
+        List<DataManifest.FileEntry> list = new ArrayList<>();
+        for (Path p : paths) {
+            try {
+                list.add(new DataManifest.FileEntry(p.getFileName().toString(), Sha256.of(p), Files.size(p)));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return list;
+    }
+}

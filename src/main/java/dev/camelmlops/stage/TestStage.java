@@ -1,0 +1,93 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.FashionMnistClasses;
+import dev.camelmlops.data.InvalidDataException;
+import dev.camelmlops.data.PreparedData;
+import dev.camelmlops.model.Evaluation;
+import dev.camelmlops.model.Evaluator;
+import dev.camelmlops.model.TrainedModel;
+import dev.camelmlops.registry.Json;
+import dev.camelmlops.registry.WorkDir;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Test: evaluates the checkpoint on the 10k test split (accuracy, loss, per-class precision and
+ * recall, confusion matrix) into evaluation.json, applies the quality gates, writes them as JUnit
+ * XML, and fails when a gate fails.
+ */
+public class TestStage {
+    private static final Logger LOG = LoggerFactory.getLogger(TestStage.class);
+    private final PipelineSettings settings;
+
+    public TestStage(PipelineSettings settings) {
+        this.settings = settings;
+    }
+
+    public String run() {
+        WorkDir work = new WorkDir(settings.workDir());
+        if (!Files.isDirectory(work.checkpoint())) {
+            throw new StageFailedException("no checkpoint at " + work.checkpoint() + ": run the train stage first");
+        }
+        Dataset test = new PreparedData(work.data()).readTest();
+        long t0 = System.nanoTime();
+        Evaluation ev;
+        try (TrainedModel model = TrainedModel.load(work.checkpoint())) {
+            ev = new Evaluator().evaluate(model, test);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        List<GateResult> gates = gates(ev);
+        Json.write(work.evaluation(), document(ev, gates, seconds));
+        JUnitReport.write(work.junitReport(), "quality-gate", gates, seconds);
+        List<String> failed = gates.stream().filter(g -> !g.passed()).map(GateResult::message).toList();
+        if (!failed.isEmpty()) {
+            throw new QualityGateFailedException("quality gate failed: " + String.join("; ", failed));
+        }
+        String summary = String.format(Locale.ROOT, "test: accuracy %.4f, loss %.4f on %d test images; gates passed: %s",
+                ev.accuracy(), ev.loss(), ev.count(), gates.stream().map(GateResult::name).toList());
+        LOG.info(summary);
+        return summary;
+    }
+
+    List<GateResult> gates(Evaluation ev) {
+        List<GateResult> gates = new ArrayList<>();
+        if (ev.count() == 0) {
+            throw new InvalidDataException(PreparedData.TEST_IMAGES, "the test split is empty", null);
+        }
+        boolean ok = ev.accuracy() >= settings.minAccuracy();
+        gates.add(new GateResult("min-accuracy", ok, String.format(Locale.ROOT,
+                "accuracy %.4f %s quality.min-accuracy %.4f (%d test images)", ev.accuracy(),
+                ok ? "meets" : "is below", settings.minAccuracy(), ev.count())));
+        return gates;
+    }
+
+    private static Map<String, Object> document(Evaluation ev, List<GateResult> gates, double seconds) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("count", ev.count());
+        doc.put("accuracy", ev.accuracy());
+        doc.put("loss", ev.loss());
+        doc.put("seconds", seconds);
+        List<Map<String, Object>> perClass = new ArrayList<>();
+        for (int c = 0; c < ev.precision().length; c++) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("label", c);
+            row.put("name", FashionMnistClasses.NAMES.get(c));
+            row.put("precision", ev.precision()[c]);
+            row.put("recall", ev.recall()[c]);
+            perClass.add(row);
+        }
+        doc.put("perClass", perClass);
+        doc.put("confusionMatrix", ev.confusion());
+        doc.put("confusionMatrixLayout", "rows: true label, columns: predicted label");
+        doc.put("gates", gates);
+        doc.put("passed", gates.stream().allMatch(GateResult::passed));
+        return doc;
+    }
+}

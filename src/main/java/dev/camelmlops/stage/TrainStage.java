@@ -1,0 +1,68 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.PreparedData;
+import dev.camelmlops.model.Trainer;
+import dev.camelmlops.model.TrainedModel;
+import dev.camelmlops.model.TrainingHistory;
+import dev.camelmlops.model.TrainingListener;
+import dev.camelmlops.model.TrainingParams;
+import dev.camelmlops.registry.Json;
+import dev.camelmlops.registry.WorkDir;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Train: reads the prepared splits, trains a new model with the configured architecture and
+ * hyper-parameters, and writes the checkpoint (a SavedModel that keeps the training op and the
+ * optimizer state) and history.json. The checkpoint replaces the previous one only when complete.
+ */
+public class TrainStage {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainStage.class);
+    private final PipelineSettings settings;
+    private final TrainingListener listener;
+
+    public TrainStage(PipelineSettings settings, TrainingListener listener) {
+        this.settings = settings;
+        this.listener = listener;
+    }
+
+    public String run() {
+        WorkDir work = new WorkDir(settings.workDir());
+        PreparedData prepared = new PreparedData(work.data());
+        Dataset train = prepared.readTrain();
+        Dataset test = prepared.readTest();
+        TrainingParams p = settings.training();
+        LOG.info("train: {} model, {} epochs, batch {}, learning rate {}, seed {}, {} images",
+                p.architecture().id(), p.epochs(), p.batchSize(), p.learningRate(), p.seed(), train.size());
+        TrainingHistory history;
+        try (TrainedModel model = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            history = new Trainer().train(model, train, test, p, listener, false);
+            writeCheckpoint(model, work.checkpoint());
+        }
+        Json.write(work.history(), history);
+        TrainingHistory.Epoch last = history.history().get(history.history().size() - 1);
+        String summary = String.format("train: %d epochs in %.1f s (%.0f images/s), train accuracy %.4f, loss %.4f%s",
+                history.epochs(), history.seconds(), history.imagesPerSecond(), last.accuracy(), last.loss(),
+                Double.isNaN(last.testAccuracy()) ? "" : String.format(", test accuracy %.4f", last.testAccuracy()));
+        LOG.info(summary);
+        return summary;
+    }
+
+    private static void writeCheckpoint(TrainedModel model, Path checkpoint) {
+        Path tmp = checkpoint.resolveSibling(".checkpoint-incoming");
+        try {
+            FileTrees.deleteRecursively(tmp);
+            Files.createDirectories(checkpoint.getParent());
+            model.export(tmp);
+            FileTrees.deleteRecursively(checkpoint);
+            Files.move(tmp, checkpoint);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + checkpoint, e);
+        }
+    }
+}
