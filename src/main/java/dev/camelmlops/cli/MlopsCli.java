@@ -68,7 +68,6 @@ public final class MlopsCli {
         MlopsCli cli = new MlopsCli(home, environment, out);
         CommandLine cmd = new CommandLine(cli);
         cmd.setOut(new java.io.PrintWriter(out, true));
-        cmd.setExitCodeExceptionMapper(e -> ExitCodes.FAILED);
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof ConfigurationException) {
                 commandLine.getErr().println("Configuration error: " + ex.getMessage());

@@ -160,6 +160,10 @@ public final class IdxReader {
                         + "s the header declares");
             }
         } catch (EOFException e) {
+            if (off == dst.length) {
+                throw new InvalidDataException(file, "truncated: the gzip stream is cut short after the last "
+                        + item + " (its trailer is missing)");
+            }
             throw new InvalidDataException(file, "truncated: compressed stream ends early after " + off + " of "
                     + dst.length + " bytes");
         }

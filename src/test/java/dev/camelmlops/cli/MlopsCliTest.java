@@ -1,0 +1,165 @@
+package dev.camelmlops.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.camelmlops.data.Sha256;
+import dev.camelmlops.testing.TinyFashion;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The one-shot command line end to end, in process: real Camel context, the project's YAML routes,
+ * TensorFlow training on tiny generated data, files on disk. Checks exit codes and what each
+ * stage leaves behind.
+ */
+class MlopsCliTest {
+    private static final Path HOME = Path.of("").toAbsolutePath();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+    private Path data;
+    private Path work;
+    private Path staging;
+    private String output;
+
+    @BeforeEach
+    void data() {
+        data = tmp.resolve("data");
+        TinyFashion.write(data, 300, 100);
+        work = tmp.resolve("work");
+        staging = tmp.resolve("staging");
+    }
+
+    private int mlops(String... args) {
+        List<String> all = new ArrayList<>(List.of(
+                "-Ddata.dir=" + data, "-Dwork.dir=" + work, "-Ddata.download=false",
+                "-Dpackage.staging-uri=file:" + staging + "?fileExist=Fail&tempPrefix=.part-",
+                "-Dmodel.architecture=tutorial", "-Dtrain.epochs=2", "-Dtrain.batch-size=16",
+                "-Dtrain.learning-rate=0.003", "--progress=plain"));
+        all.addAll(List.of(args));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        PrintStream err = System.err;
+        int code;
+        try {
+            System.setErr(out);
+            code = MlopsCli.execute(HOME, Map.of(), out, all.toArray(String[]::new));
+        } finally {
+            System.setErr(err);
+        }
+        output = buf.toString(StandardCharsets.UTF_8);
+        return code;
+    }
+
+    @Test
+    void helpAndUsageErrors() {
+        assertEquals(0, mlops("--help"));
+        assertTrue(output.contains("Exit codes"), output);
+        assertEquals(0, mlops("stage", "--help"));
+        assertTrue(output.contains("package"), output);
+        assertEquals(2, mlops("stage", "deploy-everything"));
+        assertTrue(output.contains("unknown stage 'deploy-everything'"), output);
+        assertEquals(2, mlops("frobnicate"));
+        assertEquals(2, mlops("-Dquality.min-accuracy=1.5", "run"));
+        assertTrue(output.contains("quality.min-accuracy must be between 0 and 1"), output);
+        assertEquals(2, mlops("-Dtrain.batch-size=0", "stage", "train"));
+        assertEquals(2, mlops("--progress=loud", "run"));
+        assertFalse(Files.exists(work), "nothing ran");
+    }
+
+    @Test
+    void runGoesFromDataToAStagedVersionAndNumbersVersionsUpwards() throws IOException {
+        assertEquals(0, mlops("-Dquality.min-accuracy=0.5", "run"), output);
+        assertTrue(output.contains("OK: pipeline finished"), output);
+        assertTrue(output.contains("Epoch 2/2"), output);
+
+        JsonNode dataManifest = JSON.readTree(work.resolve("data/data-manifest.json").toFile());
+        assertEquals(300, dataManifest.at("/train/count").asInt());
+        assertEquals(30, dataManifest.at("/train/classHistogram/0").asInt());
+        assertEquals(Sha256.of(data.resolve("train-images-idx3-ubyte.gz")), dataManifest.at("/inputs/0/sha256").asText());
+
+        JsonNode history = JSON.readTree(work.resolve("model/history.json").toFile());
+        assertEquals(2, history.get("history").size());
+        JsonNode evaluation = JSON.readTree(work.resolve("evaluation/evaluation.json").toFile());
+        assertTrue(evaluation.get("accuracy").asDouble() >= 0.5);
+        assertEquals(10, evaluation.get("confusionMatrix").size());
+        assertEquals(10, evaluation.get("perClass").size());
+        String junit = Files.readString(work.resolve("test-results/quality-gate/junit.xml"));
+        assertTrue(junit.contains("tests=\"1\" failures=\"0\""), junit);
+
+        Path v1 = staging.resolve("1");
+        JsonNode manifest = JSON.readTree(v1.resolve("MANIFEST.json").toFile());
+        assertEquals(1, manifest.get("version").asInt());
+        assertEquals("my_model", manifest.get("modelName").asText());
+        assertEquals(Sha256.of(work.resolve("data/data-manifest.json")), manifest.get("dataManifestSha256").asText());
+        assertEquals(evaluation.get("accuracy").asDouble(), manifest.at("/metrics/accuracy").asDouble());
+        assertTrue(manifest.get("files").size() >= 3);
+        for (JsonNode f : manifest.get("files")) {
+            Path p = v1.resolve(f.get("path").asText());
+            assertEquals(f.get("bytes").asLong(), Files.size(p), p.toString());
+            assertEquals(f.get("sha256").asText(), Sha256.of(p), p.toString());
+        }
+        assertTrue(Files.isRegularFile(v1.resolve("saved_model.pb")));
+        try (var s = Files.walk(staging)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".part-")), "no temporary files left");
+        }
+
+        assertEquals(0, mlops("-Dquality.min-accuracy=0.5", "run"), output);
+        assertTrue(Files.isRegularFile(staging.resolve("2/MANIFEST.json")), "a second run is version 2");
+        assertEquals(Files.readString(v1.resolve("MANIFEST.json")),
+                Files.readString(staging.resolve("1/MANIFEST.json")), "version 1 untouched");
+    }
+
+    @Test
+    void aFailedQualityGateExitsOneAndPackagesNothing() throws IOException {
+        assertEquals(1, mlops("-Dquality.min-accuracy=0.999", "-Dtrain.epochs=1", "-Dtrain.learning-rate=0.0001", "run"));
+        assertTrue(output.contains("FAILED at stage test"), output);
+        assertTrue(output.contains("is below quality.min-accuracy 0.9990"), output);
+        String junit = Files.readString(work.resolve("test-results/quality-gate/junit.xml"));
+        assertTrue(junit.contains("failures=\"1\""), junit);
+        assertTrue(junit.contains("<failure message=\"accuracy "), junit);
+        assertFalse(Files.exists(staging.resolve("1")), "nothing staged");
+        assertFalse(Files.exists(work.resolve("package")), "nothing packaged");
+
+        assertEquals(1, mlops("stage", "package"), "package refuses a checkpoint that failed its gate");
+        assertTrue(output.contains("did not pass the quality gate"), output);
+    }
+
+    @Test
+    void stagesRunOneByOneReadWhatThePreviousStageWrote() {
+        assertEquals(1, mlops("stage", "train"), "train before build has nothing to read");
+        assertTrue(output.contains("run the build stage first"), output);
+        assertEquals(0, mlops("stage", "build"), output);
+        assertEquals(0, mlops("stage", "train"), output);
+        assertEquals(0, mlops("-Dquality.min-accuracy=0.3", "stage", "test"), output);
+        assertEquals(0, mlops("-Dquality.min-accuracy=0.3", "stage", "package"), output);
+        assertTrue(Files.isRegularFile(staging.resolve("1/MANIFEST.json")));
+        assertTrue(Files.isRegularFile(work.resolve("package/1/MANIFEST.json")));
+    }
+
+    @Test
+    void corruptDataFailsTheBuildNamingTheFileAndTheDefect() throws IOException {
+        Path labels = data.resolve("train-labels-idx1-ubyte.gz");
+        byte[] b = Files.readAllBytes(labels);
+        Files.write(labels, java.util.Arrays.copyOf(b, b.length - 8));
+        assertEquals(1, mlops("run"));
+        assertTrue(output.contains("FAILED at stage build"), output);
+        assertTrue(output.contains(labels + ": truncated"), output);
+        assertFalse(Files.exists(staging));
+    }
+}

@@ -1,0 +1,207 @@
+package dev.camelmlops.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.testing.TinyFashion;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+
+/** The TensorFlow side on tiny generated data: initial weights, training, divergence, export and reload. */
+class ModelTest {
+    @TempDir
+    Path tmp;
+
+    private static float[] weights(TrainedModel m, String name) {
+        try (Result r = m.session().runner().fetch(name).run()) {
+            TFloat32 t = (TFloat32) r.get(0);
+            float[] w = new float[(int) t.size()];
+            t.copyTo(DataBuffers.of(w, false, false));
+            return w;
+        }
+    }
+
+    @Test
+    void initialWeightsAreCentredOnZeroWithTheGlorotSpread() {
+        try (TrainedModel m = TrainedModel.create(ModelArchitecture.DEFAULT, 42, 0.001f)) {
+            float[] w = weights(m, "layer3_kernel"); // 3x3x16x32 convolution
+            double mean = 0;
+            double sq = 0;
+            int negative = 0;
+            for (float v : w) {
+                mean += v;
+                sq += v * v;
+                negative += v < 0 ? 1 : 0;
+            }
+            mean /= w.length;
+            double std = Math.sqrt(sq / w.length - mean * mean);
+            double glorot = Math.sqrt(2.0 / (3 * 3 * 16 + 3 * 3 * 32));
+            assertEquals(0.0, mean, 0.1 * glorot, "mean");
+            assertEquals(glorot, std, 0.15 * glorot, "std");
+            assertEquals(0.5, (double) negative / w.length, 0.05, "share of negative weights");
+            float[] bias = weights(m, "layer3_bias");
+            for (float b : bias) {
+                assertEquals(0f, b);
+            }
+        }
+    }
+
+    @Test
+    void theSeedFixesTheInitialWeights() {
+        float[] a;
+        float[] b;
+        float[] c;
+        try (TrainedModel m = TrainedModel.create(ModelArchitecture.TUTORIAL, 7, 0.001f)) {
+            a = weights(m, "layer1_kernel");
+        }
+        try (TrainedModel m = TrainedModel.create(ModelArchitecture.TUTORIAL, 7, 0.001f)) {
+            b = weights(m, "layer1_kernel");
+        }
+        try (TrainedModel m = TrainedModel.create(ModelArchitecture.TUTORIAL, 8, 0.001f)) {
+            c = weights(m, "layer1_kernel");
+        }
+        assertArrayEquals(a, b);
+        assertFalse(java.util.Arrays.equals(a, c));
+    }
+
+    @Test
+    void trainingLearnsTheTinySetAndReportsEveryEpoch() {
+        Dataset train = TinyFashion.dataset(400, 1);
+        Dataset test = TinyFashion.dataset(100, 2);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 3, 16, 0.003f, 42, true);
+        List<TrainingHistory.Epoch> seen = new ArrayList<>();
+        int[] steps = {0};
+        TrainingListener listener = new TrainingListener() {
+            @Override
+            public void stepFinished(int epoch, int step, int total, double loss, double acc) {
+                steps[0]++;
+            }
+
+            @Override
+            public void epochFinished(TrainingHistory.Epoch e, int epochs) {
+                seen.add(e);
+            }
+        };
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            double before = new Evaluator().evaluate(m, test).accuracy();
+            TrainingHistory h = new Trainer().train(m, train, test, p, listener, false);
+            Evaluation after = new Evaluator().evaluate(m, test);
+            assertEquals(3, h.history().size());
+            assertEquals(h.history(), seen);
+            assertEquals(3 * 25, steps[0]);
+            assertTrue(after.accuracy() > 0.9, "accuracy after training " + after.accuracy());
+            assertTrue(after.accuracy() > before + 0.3, "before " + before + ", after " + after.accuracy());
+            assertTrue(h.history().get(2).loss() < h.history().get(0).loss(), "loss falls");
+            assertEquals(after.accuracy(), h.history().get(2).testAccuracy(), 1e-9);
+        }
+    }
+
+    @Test
+    void aPartialLastBatchIsTrainedToo() {
+        Dataset train = TinyFashion.dataset(37, 1);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 1, 16, 0.001f, 1, false);
+        int[] last = {0, 0};
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            new Trainer().train(m, train, null, p, new TrainingListener() {
+                @Override
+                public void stepFinished(int epoch, int step, int steps, double loss, double acc) {
+                    last[0] = step;
+                    last[1] = steps;
+                }
+            }, false);
+        }
+        assertEquals(3, last[0]);
+        assertEquals(3, last[1]);
+    }
+
+    @Test
+    void theSameSeedGivesTheSameTrainingRun() {
+        Dataset train = TinyFashion.dataset(200, 1);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 2, 20, 0.002f, 5, false);
+        List<Double> a = losses(train, p);
+        List<Double> b = losses(train, p);
+        assertEquals(a, b);
+    }
+
+    private static List<Double> losses(Dataset train, TrainingParams p) {
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            return new Trainer().train(m, train, null, p, TrainingListener.NONE, false)
+                    .history().stream().map(TrainingHistory.Epoch::loss).toList();
+        }
+    }
+
+    @Test
+    void aDivergingLossStopsTrainingWithAClearError() {
+        Dataset train = TinyFashion.dataset(400, 1);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 3, 16, 1e30f, 42, false);
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                    () -> new Trainer().train(m, train, null, p, TrainingListener.NONE, false));
+            assertTrue(e.getMessage().startsWith("training diverged: loss is "), e.getMessage());
+            assertTrue(e.getMessage().contains("train.learning-rate"), e.getMessage());
+        }
+    }
+
+    @Test
+    void exportedModelReloadsWithTheSamePredictionsTheContractAndItsTrainingOps() {
+        Dataset train = TinyFashion.dataset(200, 1);
+        Dataset test = TinyFashion.dataset(50, 2);
+        TrainingParams p = new TrainingParams(ModelArchitecture.DEFAULT, 1, 20, 0.002f, 3, false);
+        Path dir = tmp.resolve("model");
+        float[][] before;
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            new Trainer().train(m, train, null, p, TrainingListener.NONE, false);
+            before = new Evaluator().predict(m, test, 50);
+            m.export(dir);
+        }
+        assertEquals(List.of(), ServingContract.violations(dir));
+        try (TrainedModel r = TrainedModel.load(dir)) {
+            float[][] after = new Evaluator().predict(r, test, 50);
+            for (int i = 0; i < before.length; i++) {
+                assertArrayEquals(before[i], after[i], "image " + i);
+                double sum = 0;
+                for (float v : after[i]) {
+                    sum += v;
+                }
+                assertEquals(1.0, sum, 1e-5, "probabilities sum to 1");
+            }
+            assertTrue(r.trainable());
+            double lossBefore = new Evaluator().evaluate(r, train).loss();
+            TrainingParams more = new TrainingParams(ModelArchitecture.DEFAULT, 2, 20, 0.002f, 3, false);
+            new Trainer().train(r, train, null, more, TrainingListener.NONE, true);
+            assertTrue(new Evaluator().evaluate(r, train).loss() < lossBefore, "warm start keeps learning");
+        }
+    }
+
+    @Test
+    void theContractCheckNamesWhatIsWrong() throws Exception {
+        Path dir = tmp.resolve("bad");
+        try (TrainedModel m = TrainedModel.create(ModelArchitecture.TUTORIAL, 1, 0.001f)) {
+            Signature wrong = Signature.builder(GraphNames.SIGNATURE_KEY)
+                    .input("x", m.graph().outputOrThrow(GraphNames.IMAGES))
+                    .output("logits", m.graph().outputOrThrow(GraphNames.LOGITS))
+                    .build();
+            SavedModelBundle.exporter(dir.toString()).withTags("serve")
+                    .withFunction(SessionFunction.create(wrong, m.session())).export();
+        }
+        List<String> v = ServingContract.violations(dir);
+        assertTrue(v.stream().anyMatch(s -> s.contains("method")), v.toString());
+        assertTrue(v.stream().anyMatch(s -> s.contains("input 'images'")), v.toString());
+        assertTrue(v.stream().anyMatch(s -> s.contains("output 'probabilities'")), v.toString());
+        assertEquals(List.of("cannot be loaded with tag 'serve'"),
+                ServingContract.violations(tmp.resolve("missing")).stream().map(s -> s.substring(0, s.indexOf(':'))).toList());
+    }
+}
