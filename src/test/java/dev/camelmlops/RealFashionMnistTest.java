@@ -96,6 +96,23 @@ class RealFashionMnistTest {
     }
 
     @Test
+    void theSameSeedRetrainsBitIdentically() {
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 1, 32, 0.001f, 42, false);
+        float[][] a = trainAndPredict(p);
+        float[][] b = trainAndPredict(p);
+        for (int i = 0; i < a.length; i++) {
+            assertArrayEquals(a[i], b[i], "image " + i);
+        }
+    }
+
+    private static float[][] trainAndPredict(TrainingParams p) {
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            new Trainer().train(m, train, null, p, TrainingListener.NONE, false);
+            return new Evaluator().predict(m, test, 100);
+        }
+    }
+
+    @Test
     void oneShotRunOnRealDataPassesTheSeedsGate() throws Exception {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);

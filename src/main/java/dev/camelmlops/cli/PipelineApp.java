@@ -85,7 +85,6 @@ public final class PipelineApp {
     }
 
     private void bindStages(Main main) {
-        main.bind("pipelineSettings", settings);
         main.bind("buildStage", new BuildStage(settings));
         main.bind("trainStage", new TrainStage(settings, listener));
         main.bind("testStage", new TestStage(settings));

@@ -1,10 +1,12 @@
 package dev.camelmlops.model;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.framework.optimizers.Adam;
+
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.random.TruncatedNormal;
@@ -13,7 +15,8 @@ import org.tensorflow.types.TInt32;
 
 /**
  * Builds a trainable graph for an architecture: placeholders, layers, softmax output, loss,
- * accuracy and an Adam training op, all under the stable names of {@link GraphNames}.
+ * accuracy and an Adam training op ({@link AdamUpdate}), all under the stable names of
+ * {@link GraphNames}.
  *
  * <p>Weights start from a Glorot (Xavier) normal distribution truncated at two standard
  * deviations, centred on zero; biases start at zero. The random ops carry fixed seeds derived
@@ -28,6 +31,7 @@ public final class ModelGraphBuilder {
     }
 
     public static void build(Graph graph, ModelArchitecture architecture, long seed, float learningRate) {
+        // Ops.create(graph) is the graph's base scope; weights and Adam slots are initialised in its init scope.
         Ops tf = Ops.create(graph);
         Ops init = tf.withInitScope();
 
@@ -36,6 +40,7 @@ public final class ModelGraphBuilder {
         Placeholder<TInt32> labels = tf.withName(GraphNames.LABELS).placeholder(TInt32.class,
                 Placeholder.shape(Shape.of(-1)));
 
+        List<org.tensorflow.op.core.Variable<TFloat32>> variables = new ArrayList<>();
         Operand<TFloat32> x = images;
         long[] shape = {28, 28, 1};
         int index = 0;
@@ -50,6 +55,8 @@ public final class ModelGraphBuilder {
                             layer.kernel() * layer.kernel() * inChannels,
                             (long) layer.kernel() * layer.kernel() * layer.units(), seed, index);
                     var bias = zeros(tf, init, name + "_bias", layer.units());
+                    variables.add(kernel);
+                    variables.add(bias);
                     x = tf.nn.conv2d(x, kernel, Arrays.asList(1L, (long) layer.stride(), (long) layer.stride(), 1L),
                             layer.padding());
                     x = tf.nn.biasAdd(x, bias);
@@ -72,6 +79,8 @@ public final class ModelGraphBuilder {
                     var w = variable(tf, init, name + "_kernel", new long[]{in, layer.units()}, in,
                             layer.units(), seed, index);
                     var b = zeros(tf, init, name + "_bias", layer.units());
+                    variables.add(w);
+                    variables.add(b);
                     x = tf.math.add(tf.linalg.matMul(x, w), b);
                     if (layer.relu()) {
                         x = tf.nn.relu(x);
@@ -91,7 +100,7 @@ public final class ModelGraphBuilder {
         var correct = tf.dtypes.cast(tf.math.equal(predicted, labels), TFloat32.class);
         tf.withName(GraphNames.ACCURACY).math.mean(correct, tf.constant(0));
 
-        new Adam(graph, learningRate).minimize(loss, GraphNames.TRAIN);
+        AdamUpdate.minimize(tf, loss, variables, learningRate, GraphNames.TRAIN);
     }
 
     private static long outSize(long in, ModelArchitecture.Layer layer) {

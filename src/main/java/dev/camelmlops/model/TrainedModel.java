@@ -8,6 +8,7 @@ import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.SessionFunction;
 import org.tensorflow.Signature;
+import org.tensorflow.proto.ConfigProto;
 
 /**
  * A model graph with its session: freshly built, or loaded from a SavedModel (which keeps the
@@ -24,12 +25,20 @@ public final class TrainedModel implements AutoCloseable {
         this.bundle = bundle;
     }
 
-    /** A new model with initial weights fixed by {@code seed}. */
+    /** A new model with initial weights fixed by {@code seed}, using all cores. */
     public static TrainedModel create(ModelArchitecture architecture, long seed, float learningRate) {
+        return create(architecture, seed, learningRate, 0);
+    }
+
+    /**
+     * A new model with initial weights fixed by {@code seed}; {@code threads} caps TensorFlow's
+     * thread pools (0 = TensorFlow's default, all cores; 1 = bit-identical reruns).
+     */
+    public static TrainedModel create(ModelArchitecture architecture, long seed, float learningRate, int threads) {
         Graph g = new Graph();
         try {
             ModelGraphBuilder.build(g, architecture, seed, learningRate);
-            Session s = new Session(g);
+            Session s = new Session(g, sessionConfig(threads));
             s.initialize();
             return new TrainedModel(g, s, null);
         } catch (RuntimeException e) {
@@ -40,8 +49,24 @@ public final class TrainedModel implements AutoCloseable {
 
     /** Loads a SavedModel folder (tag {@code serve}). */
     public static TrainedModel load(Path dir) {
-        SavedModelBundle b = SavedModelBundle.load(dir.toString(), GraphNames.SERVE_TAG);
+        return load(dir, 0);
+    }
+
+    /** Loads a SavedModel folder (tag {@code serve}) with thread pools capped as in {@link #create}. */
+    public static TrainedModel load(Path dir, int threads) {
+        SavedModelBundle b = SavedModelBundle.loader(dir.toString()).withTags(GraphNames.SERVE_TAG)
+                .withConfigProto(sessionConfig(threads)).load();
         return new TrainedModel(b.graph(), b.session(), b);
+    }
+
+    static ConfigProto sessionConfig(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be 0 (all cores) or more, got " + threads);
+        }
+        return ConfigProto.newBuilder()
+                .setIntraOpParallelismThreads(threads)
+                .setInterOpParallelismThreads(threads)
+                .build();
     }
 
     public Session session() {

@@ -48,7 +48,7 @@ public class PackageStage {
         Path dir = work.packageDir(version);
         try {
             FileTrees.deleteRecursively(dir);
-            try (TrainedModel model = TrainedModel.load(work.checkpoint())) {
+            try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
                 model.export(dir);
             }
             List<String> problems = ServingContract.violations(dir);

@@ -41,7 +41,8 @@ public record PipelineSettings(
         float lr = r.getOptional("train.learning-rate", Float::parseFloat).orElse(arch.defaultLearningRate());
         long seed = r.get("train.seed", "42", Long::parseLong);
         boolean validate = r.get("train.validate-each-epoch", "true", PipelineSettings::parseBoolean);
-        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate);
+        int threads = r.get("train.threads", "0", Integer::parseInt);
+        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads);
         double minAccuracy = r.get("quality.min-accuracy", "0.8", Double::parseDouble);
         if (!(minAccuracy >= 0 && minAccuracy <= 1)) {
             throw new IllegalArgumentException("quality.min-accuracy must be between 0 and 1, got " + minAccuracy);

@@ -39,7 +39,7 @@ public class TestStage {
         Dataset test = new PreparedData(work.data()).readTest();
         long t0 = System.nanoTime();
         Evaluation ev;
-        try (TrainedModel model = TrainedModel.load(work.checkpoint())) {
+        try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
             ev = new Evaluator().evaluate(model, test);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;

@@ -40,7 +40,7 @@ public class TrainStage {
         LOG.info("train: {} model, {} epochs, batch {}, learning rate {}, seed {}, {} images",
                 p.architecture().id(), p.epochs(), p.batchSize(), p.learningRate(), p.seed(), train.size());
         TrainingHistory history;
-        try (TrainedModel model = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+        try (TrainedModel model = TrainedModel.create(p.architecture(), p.seed(), p.learningRate(), p.threads())) {
             history = new Trainer().train(model, train, test, p, listener, false);
             writeCheckpoint(model, work.checkpoint());
         }
