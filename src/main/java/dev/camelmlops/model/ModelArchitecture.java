@@ -12,7 +12,7 @@ public enum ModelArchitecture {
     TUTORIAL(List.of(
             Layer.conv(8, 3, 2, "VALID"),
             Layer.flatten(),
-            Layer.dense(10, false)), 5, 32, 0.001f),
+            Layer.dense(10, false)), 5, 32, 0.001f, LearningRateSchedule.CONSTANT),
 
     /**
      * The default: two 3x3 convolution blocks (16 and 32 filters) with 2x2 max pooling, then a
@@ -26,14 +26,17 @@ public enum ModelArchitecture {
             Layer.maxPool(2),
             Layer.flatten(),
             Layer.dense(128, true),
-            Layer.dense(10, false)), 6, 128, 0.002f);
+            Layer.dense(10, false)), 6, 128, 0.003f, LearningRateSchedule.COSINE);
 
     private final List<Layer> layers;
     private final int defaultEpochs;
     private final int defaultBatchSize;
     private final float defaultLearningRate;
+    private final LearningRateSchedule defaultSchedule;
 
-    ModelArchitecture(List<Layer> layers, int defaultEpochs, int defaultBatchSize, float defaultLearningRate) {
+    ModelArchitecture(List<Layer> layers, int defaultEpochs, int defaultBatchSize, float defaultLearningRate,
+                      LearningRateSchedule defaultSchedule) {
+        this.defaultSchedule = defaultSchedule;
         this.layers = layers;
         this.defaultEpochs = defaultEpochs;
         this.defaultBatchSize = defaultBatchSize;
@@ -48,6 +51,11 @@ public enum ModelArchitecture {
     /** Batch size when train.batch-size is not set. */
     public int defaultBatchSize() {
         return defaultBatchSize;
+    }
+
+    /** Learning-rate schedule when train.lr-schedule is not set. */
+    public LearningRateSchedule defaultSchedule() {
+        return defaultSchedule;
     }
 
     /** Adam learning rate when train.learning-rate is not set. */

@@ -36,8 +36,13 @@ public final class Trainer {
         }
         List<TrainingHistory.Epoch> epochs = TrainingHistory.newList();
         long start = System.nanoTime();
+        long totalSteps = (long) steps * params.epochs();
+        long globalStep = 0;
+        boolean feedRate = params.schedule() != LearningRateSchedule.CONSTANT
+                && model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
         try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
-             BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null) {
+             BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null;
+             TFloat32 rate = TFloat32.scalarOf(params.learningRate())) {
             for (int epoch = 1; epoch <= params.epochs(); epoch++) {
                 shuffle(order, random);
                 listener.epochStarted(epoch, params.epochs(), steps);
@@ -50,7 +55,13 @@ public final class Trainer {
                     f.load(train, order, step * batch);
                     float loss;
                     float acc;
-                    try (Result r = session.runner()
+                    Session.Runner runner = session.runner();
+                    if (feedRate) {
+                        rate.setFloat(params.schedule().rate(params.learningRate(), globalStep, totalSteps));
+                        runner.feed(AdamUpdate.LEARNING_RATE, rate);
+                    }
+                    globalStep++;
+                    try (Result r = runner
                             .feed(GraphNames.IMAGES, f.images())
                             .feed(GraphNames.LABELS, f.labels())
                             .addTarget(GraphNames.TRAIN)
@@ -87,7 +98,7 @@ public final class Trainer {
         double seconds = (System.nanoTime() - start) / 1e9;
         double trainingOnly = epochs.stream().mapToDouble(TrainingHistory.Epoch::seconds).sum();
         return new TrainingHistory(params.architecture().id(), params.epochs(), batch, params.learningRate(),
-                params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
+                feedRate ? params.schedule().id() : LearningRateSchedule.CONSTANT.id(), params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
     }
 
     private static void shuffle(int[] a, SplittableRandom random) {

@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Loss and accuracy per epoch (train, and test split when validated), with timings. */
-public record TrainingHistory(String architecture, int epochs, int batchSize, float learningRate, long seed,
+public record TrainingHistory(String architecture, int epochs, int batchSize, float learningRate, String schedule,
+                              long seed,
                               int trainImages, boolean warmStart, double seconds, double imagesPerSecond,
                               List<Epoch> history) {
 

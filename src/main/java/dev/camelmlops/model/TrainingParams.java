@@ -2,11 +2,11 @@ package dev.camelmlops.model;
 
 /** Hyper-parameters of one training run. */
 public record TrainingParams(ModelArchitecture architecture, int epochs, int batchSize, float learningRate,
-                             long seed, boolean validateEachEpoch, int threads) {
-    /** With TensorFlow's default thread pools (all cores). */
+                             long seed, boolean validateEachEpoch, int threads, LearningRateSchedule schedule) {
+    /** Constant learning rate, TensorFlow's default thread pools (all cores). */
     public TrainingParams(ModelArchitecture architecture, int epochs, int batchSize, float learningRate, long seed,
                           boolean validateEachEpoch) {
-        this(architecture, epochs, batchSize, learningRate, seed, validateEachEpoch, 0);
+        this(architecture, epochs, batchSize, learningRate, seed, validateEachEpoch, 0, LearningRateSchedule.CONSTANT);
     }
 
     public TrainingParams {

@@ -1,5 +1,6 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.model.LearningRateSchedule;
 import dev.camelmlops.model.ModelArchitecture;
 import dev.camelmlops.model.TrainingParams;
 import java.net.URI;
@@ -42,7 +43,9 @@ public record PipelineSettings(
         long seed = r.get("train.seed", "42", Long::parseLong);
         boolean validate = r.get("train.validate-each-epoch", "true", PipelineSettings::parseBoolean);
         int threads = r.get("train.threads", "0", Integer::parseInt);
-        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads);
+        LearningRateSchedule schedule = r.getOptional("train.lr-schedule", LearningRateSchedule::parse)
+                .orElse(arch.defaultSchedule());
+        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads, schedule);
         double minAccuracy = r.get("quality.min-accuracy", "0.8", Double::parseDouble);
         if (!(minAccuracy >= 0 && minAccuracy <= 1)) {
             throw new IllegalArgumentException("quality.min-accuracy must be between 0 and 1, got " + minAccuracy);

@@ -1,0 +1,219 @@
+package dev.camelmlops.serving;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Result;
+import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
+import org.tensorflow.exceptions.TFInvalidArgumentException;
+
+/**
+ * TF Serving's predict API over a loaded version: the row format ({@code instances} answered by
+ * {@code predictions}) and the columnar format ({@code inputs} answered by {@code outputs}), with
+ * an optional {@code signature_name} (default {@code serving_default}).
+ */
+final class Predictor {
+    static final String DEFAULT_SIGNATURE = "serving_default";
+    static final String PREDICT_METHOD = "tensorflow/serving/predict";
+
+    private Predictor() {
+    }
+
+    /** Answers {@code request} with {@code version}, writing the JSON answer to {@code out}. */
+    static void predict(LoadedVersion version, JsonNode request, JsonGenerator out) throws IOException {
+        if (request == null || !request.isObject()) {
+            throw RestException.badRequest("the request body must be a JSON object");
+        }
+        JsonNode sigNode = request.get("signature_name");
+        if (sigNode != null && !sigNode.isTextual()) {
+            throw RestException.badRequest("'signature_name' must be a string");
+        }
+        String sigName = sigNode == null ? DEFAULT_SIGNATURE : sigNode.asText();
+        boolean row = request.has("instances");
+        boolean columnar = request.has("inputs");
+        if (row && columnar) {
+            throw RestException.badRequest("the request has both 'instances' and 'inputs': use one of them");
+        }
+        if (!row && !columnar) {
+            throw RestException.badRequest("the request has neither 'instances' (row format) nor 'inputs' (columnar format)");
+        }
+        Signature sig = version.signatures().get(sigName);
+        if (sig == null) {
+            throw RestException.badRequest("serving signature name '" + sigName + "' not found in the signature defs "
+                    + version.signatures().keySet());
+        }
+        if (!PREDICT_METHOD.equals(sig.methodName())) {
+            throw RestException.badRequest("signature '" + sigName + "' has method '" + sig.methodName()
+                    + "'; only " + PREDICT_METHOD + " signatures can be called with :predict");
+        }
+        Map<String, JsonNode> values = row ? fromInstances(sig, request.get("instances"))
+                : fromInputs(sig, request.get("inputs"));
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, JsonNode> e : values.entrySet()) {
+                Signature.TensorDescription d = sig.getInputs().get(e.getKey());
+                feeds.put(e.getKey(), JsonTensors.toTensor(e.getValue(), d.dataType, e.getKey()));
+            }
+            try (Result result = run(version, sigName, feeds)) {
+                List<String> names = new ArrayList<>(sig.getOutputs().keySet());
+                if (row) {
+                    writePredictions(out, result, names);
+                } else {
+                    writeOutputs(out, result, names);
+                }
+            }
+        } finally {
+            for (Tensor t : feeds.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private static Result run(LoadedVersion version, String sigName, Map<String, Tensor> feeds) {
+        try {
+            return version.function(sigName).call(feeds);
+        } catch (TFInvalidArgumentException e) {
+            throw RestException.badRequest(firstLine(e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            throw RestException.badRequest(firstLine(e.getMessage()));
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "invalid argument";
+        }
+        int nl = s.indexOf('\n');
+        return nl > 0 ? s.substring(0, nl) : s;
+    }
+
+    private static Map<String, JsonNode> fromInstances(Signature sig, JsonNode instances) {
+        if (!instances.isArray() || instances.isEmpty()) {
+            throw RestException.badRequest("'instances' must be a non-empty list");
+        }
+        Map<String, JsonNode> values = new LinkedHashMap<>();
+        if (sig.getInputs().size() == 1) {
+            String name = sig.getInputs().keySet().iterator().next();
+            JsonNode first = instances.get(0);
+            if (first.isObject()) {
+                values.put(name, stack(instances, name));
+            } else {
+                values.put(name, instances);
+            }
+            return values;
+        }
+        for (String name : sig.getInputs().keySet()) {
+            values.put(name, stack(instances, name));
+        }
+        return values;
+    }
+
+    private static JsonNode stack(JsonNode instances, String name) {
+        ArrayNode a = JsonNodeFactory.instance.arrayNode(instances.size());
+        for (int i = 0; i < instances.size(); i++) {
+            JsonNode inst = instances.get(i);
+            if (!inst.isObject() || !inst.has(name)) {
+                throw RestException.badRequest("instance " + i + " lacks input '" + name + "'");
+            }
+            a.add(inst.get(name));
+        }
+        return a;
+    }
+
+    private static Map<String, JsonNode> fromInputs(Signature sig, JsonNode inputs) {
+        Map<String, JsonNode> values = new LinkedHashMap<>();
+        if (sig.getInputs().size() == 1) {
+            String name = sig.getInputs().keySet().iterator().next();
+            if (inputs.isObject() && inputs.has(name) && inputs.size() == 1) {
+                values.put(name, inputs.get(name));
+            } else if (inputs.isObject()) {
+                throw RestException.badRequest("'inputs' names " + names(inputs) + "; the signature's input is '"
+                        + name + "'");
+            } else {
+                values.put(name, inputs);
+            }
+            return values;
+        }
+        if (!inputs.isObject()) {
+            throw RestException.badRequest("'inputs' must be an object keyed by input name " + sig.getInputs().keySet());
+        }
+        for (String name : sig.getInputs().keySet()) {
+            if (!inputs.has(name)) {
+                throw RestException.badRequest("'inputs' lacks input '" + name + "'");
+            }
+            values.put(name, inputs.get(name));
+        }
+        if (inputs.size() != sig.getInputs().size()) {
+            throw RestException.badRequest("'inputs' names " + names(inputs) + "; the signature's inputs are "
+                    + sig.getInputs().keySet());
+        }
+        return values;
+    }
+
+    private static List<String> names(JsonNode object) {
+        List<String> names = new ArrayList<>();
+        Iterator<String> it = object.fieldNames();
+        it.forEachRemaining(names::add);
+        return names;
+    }
+
+    private static void writePredictions(JsonGenerator g, Result result, List<String> names) throws IOException {
+        g.writeStartObject();
+        g.writeFieldName("predictions");
+        if (names.size() == 1) {
+            Tensor t = result.get(names.get(0)).orElseThrow();
+            JsonTensors.write(g, t, JsonTensors.leaf(t));
+        } else {
+            List<Tensor> tensors = new ArrayList<>();
+            List<JsonTensors.Leaf> leaves = new ArrayList<>();
+            long batch = -1;
+            for (String n : names) {
+                Tensor t = result.get(n).orElseThrow();
+                tensors.add(t);
+                leaves.add(JsonTensors.leaf(t));
+                long b = t.shape().numDimensions() == 0 ? 1 : t.shape().size(0);
+                if (batch >= 0 && b != batch) {
+                    throw RestException.badRequest("outputs have different batch sizes: use the columnar format");
+                }
+                batch = b;
+            }
+            g.writeStartArray();
+            for (long i = 0; i < batch; i++) {
+                g.writeStartObject();
+                for (int k = 0; k < names.size(); k++) {
+                    g.writeFieldName(names.get(k));
+                    JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
+        g.writeEndObject();
+    }
+
+    private static void writeOutputs(JsonGenerator g, Result result, List<String> names) throws IOException {
+        g.writeStartObject();
+        g.writeFieldName("outputs");
+        if (names.size() == 1) {
+            Tensor t = result.get(names.get(0)).orElseThrow();
+            JsonTensors.write(g, t, JsonTensors.leaf(t));
+        } else {
+            g.writeStartObject();
+            for (String n : names) {
+                Tensor t = result.get(n).orElseThrow();
+                g.writeFieldName(n);
+                JsonTensors.write(g, t, JsonTensors.leaf(t));
+            }
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+    }
+}
