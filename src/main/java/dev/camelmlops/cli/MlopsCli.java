@@ -1,5 +1,6 @@
 package dev.camelmlops.cli;
 
+import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.stage.PipelineSettings;
 import java.io.PrintStream;
@@ -31,9 +32,9 @@ import picocli.CommandLine.ScopeType;
                 "",
                 "Configuration: config/application.properties, overridden by a .env file in the working",
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
-        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, CommandLine.HelpCommand.class})
+        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class MlopsCli {
-    static final List<String> STAGES = List.of("build", "train", "test", "package");
+    static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify");
 
     @Option(names = "-D", paramLabel = "key=value", scope = ScopeType.INHERIT,
             description = "Override a configuration key, e.g. -Dmodel.architecture=tutorial (repeatable).")
@@ -80,8 +81,9 @@ public final class MlopsCli {
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run the whole pipeline once: build -> train -> test -> package, then exit.",
-                    "Exit code 0 only if every stage succeeded."})
+            description = {"Run the whole pipeline once: build -> train -> test -> package -> deploy -> verify,",
+                    "then exit. Without serving.url (SERVING_URL) an embedded TF-Serving-compatible server",
+                    "serves the local prod folder for the verify stage. Exit code 0 only if every stage succeeded."})
     static final class Run implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
@@ -99,13 +101,16 @@ public final class MlopsCli {
                     "  train    train the configured model; write the checkpoint and history.json",
                     "  test     evaluate on the test split; write evaluation.json and JUnit XML;",
                     "           fail (exit 1) when accuracy is below quality.min-accuracy",
-                    "  package  export the SavedModel + MANIFEST.json as the next version and copy it",
-                    "           to staging (package.staging-uri)"})
+                    "  package  export the SavedModel + MANIFEST.json as the next version and publish it",
+                    "           to staging (local var/staging, or <DEPLOY_SERVER_PATH>/staging over SFTP)",
+                    "  deploy   publish the newest packaged version to prod atomically; retention",
+                    "  verify   wait until serving reports the version AVAILABLE, compare its predictions",
+                    "           on a canary batch with the local model's; roll back on failure"})
     static final class Stage implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
 
-        @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test or package")
+        @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test, package, deploy or verify")
         String name;
 
         @Override
@@ -117,15 +122,46 @@ public final class MlopsCli {
         }
     }
 
-    int runRoute(String route) {
-        Properties props = configuration();
-        PipelineSettings settings;
+    PrintStream out() {
+        return out;
+    }
+
+    PipelineSettings settings(Properties props) {
         try {
-            settings = PipelineSettings.from(props::getProperty);
+            return PipelineSettings.from(props::getProperty);
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException(e.getMessage());
         }
-        return new PipelineApp(home, props, settings, listener(), out).runOnce(route);
+    }
+
+    int runRoute(String route) {
+        Properties props = configuration();
+        PipelineSettings settings = settings(props);
+        props.setProperty("mlops.staging-endpoint", settings.target().endpointUri(DeployTarget.STAGING));
+        props.setProperty("mlops.prod-endpoint", settings.target().endpointUri(DeployTarget.PROD));
+        warnAboutInsecureSettings(settings);
+        EmbeddedServing embedded = null;
+        try {
+            if (settings.serving().url().isEmpty() && !settings.target().remote()
+                    && List.of("pipeline", "deploy", "verify").contains(route)) {
+                embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
+                settings = settings.withServingUrl(embedded.url());
+            }
+            return new PipelineApp(home, props, settings, listener(), out).runOnce(route);
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    private void warnAboutInsecureSettings(PipelineSettings settings) {
+        if (settings.target().remote() && settings.target().toString().contains("strict host key checking false")) {
+            org.slf4j.LoggerFactory.getLogger(MlopsCli.class).warn("SECURITY WARNING: SSH host key checking is "
+                    + "DISABLED (DEPLOY_SERVER_STRICT_HOST_KEY_CHECKING=no). Anyone able to intercept the connection "
+                    + "can impersonate the deployment server and receive the model and the credentials. Add the "
+                    + "host key to the known_hosts file and remove this setting.");
+        }
     }
 
     Properties configuration() {

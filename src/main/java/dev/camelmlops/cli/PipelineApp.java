@@ -2,6 +2,8 @@ package dev.camelmlops.cli;
 
 import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.stage.BuildStage;
+import dev.camelmlops.stage.DeployStage;
+import dev.camelmlops.stage.VerifyStage;
 import dev.camelmlops.stage.PackageStage;
 import dev.camelmlops.stage.PipelineSettings;
 import dev.camelmlops.stage.TestStage;
@@ -89,6 +91,8 @@ public final class PipelineApp {
         main.bind("trainStage", new TrainStage(settings, listener));
         main.bind("testStage", new TestStage(settings));
         main.bind("packageStage", new PackageStage(settings));
+        main.bind("deployStage", new DeployStage(settings));
+        main.bind("verifyStage", new VerifyStage(settings));
     }
 
     /** The message of the first exception that is not a Camel wrapper. */

@@ -1,6 +1,10 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.data.Sha256;
+import dev.camelmlops.deploy.AtomicPublisher;
+import dev.camelmlops.deploy.DeployTarget;
+import dev.camelmlops.deploy.ModelStore;
 import dev.camelmlops.model.GraphNames;
 import dev.camelmlops.model.ServingContract;
 import dev.camelmlops.model.TrainedModel;
@@ -24,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Package: exports the tested checkpoint as a SavedModel that meets the TF Serving contract, with
  * MANIFEST.json, as the next version number (1 + the highest in staging), into the work folder;
- * the route then ships the files to the staging endpoint and {@link #verifyStaged} checks the copy.
+ * the route then ships the files into a non-numeric folder in staging through the staging
+ * endpoint, and {@link #publish} checks them and renames the folder to the version.
  */
 public class PackageStage {
     private static final Logger LOG = LoggerFactory.getLogger(PackageStage.class);
@@ -34,7 +39,8 @@ public class PackageStage {
         this.settings = settings;
     }
 
-    public PackagedModel export() {
+    /** Exports the next version into the work folder and returns its shipment to staging. */
+    public Shipment export() {
         WorkDir work = new WorkDir(settings.workDir());
         if (!Files.isRegularFile(work.evaluation())) {
             throw new StageFailedException("no evaluation at " + work.evaluation() + ": run the test stage first");
@@ -44,7 +50,13 @@ public class PackageStage {
         if (!Boolean.TRUE.equals(evaluation.get("passed"))) {
             throw new StageFailedException("the checkpoint did not pass the quality gate: refusing to package it");
         }
-        int version = nextVersion(work);
+        RunInfo run = RunInfo.readOr(work.runInfo(), new RunInfo(settings.runId(), null, settings.gitCommit()));
+        int version;
+        try (ModelStore staging = settings.target().open(DeployTarget.STAGING)) {
+            AtomicPublisher.removeIncoming(staging);
+            version = Math.max(ModelVersions.highest(staging.list("")),
+                    ModelVersions.highest(ModelVersions.list(work.packages()))) + 1;
+        }
         Path dir = work.packageDir(version);
         try {
             FileTrees.deleteRecursively(dir);
@@ -56,53 +68,35 @@ public class PackageStage {
                 throw new StageFailedException("exported SavedModel breaks the serving contract: " + problems);
             }
             List<ModelManifest.FileEntry> entries = new ArrayList<>();
-            List<PackagedModel.ShippedFile> files = new ArrayList<>();
             for (String rel : FileTrees.relativeFiles(dir)) {
                 Path f = dir.resolve(rel);
                 entries.add(new ModelManifest.FileEntry(rel, Sha256.of(f), Files.size(f)));
-                files.add(new PackagedModel.ShippedFile(version + "/" + rel, f.toFile()));
             }
-            RunInfo run = RunInfo.readOr(work.runInfo(), new RunInfo(settings.runId(), null, settings.gitCommit()));
             ModelManifest manifest = new ModelManifest(version, settings.modelName(),
                     settings.training().architecture().id(), run.runId(), Instant.now().toString(),
                     run.gitCommit() != null ? run.gitCommit() : settings.gitCommit(),
-                    Sha256.of(work.data().resolve(dev.camelmlops.data.PreparedData.MANIFEST)),
+                    Sha256.of(work.data().resolve(PreparedData.MANIFEST)),
                     metrics(evaluation), signature(), entries);
-            Path manifestFile = dir.resolve(ModelManifest.FILE_NAME);
-            Json.write(manifestFile, manifest);
-            files.add(new PackagedModel.ShippedFile(version + "/" + ModelManifest.FILE_NAME, manifestFile.toFile()));
-            LOG.info("package: version {} exported to {} ({} files)", version, dir, files.size());
-            return new PackagedModel(version, dir, files);
+            Json.write(dir.resolve(ModelManifest.FILE_NAME), manifest);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot package version " + version, e);
         }
+        Shipment shipment = Shipments.of(dir, DeployTarget.STAGING, run.runId());
+        LOG.info("package: version {} exported to {}; shipping {} files to {}", version, dir,
+                shipment.getFiles().size(), settings.target().describe(DeployTarget.STAGING));
+        return shipment;
     }
 
-    /** Checks every file of the staged copy against the manifest (size and SHA-256). */
-    public String verifyStaged(PackagedModel pkg) {
-        Path staged = settings.stagingDir().resolve(Integer.toString(pkg.getVersion()));
-        ModelManifest manifest = Json.read(staged.resolve(ModelManifest.FILE_NAME), ModelManifest.class);
-        for (ModelManifest.FileEntry e : manifest.files()) {
-            Path f = staged.resolve(e.path());
-            try {
-                if (!Files.isRegularFile(f) || Files.size(f) != e.bytes() || !Sha256.of(f).equals(e.sha256())) {
-                    throw new StageFailedException("staged copy of version " + pkg.getVersion() + " is corrupt: "
-                            + e.path() + " does not match MANIFEST.json");
-                }
-            } catch (IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
+    /** Checks the uploaded files against the manifest and makes the version appear in staging. */
+    public String publish(Shipment shipment) {
+        try (ModelStore staging = settings.target().open(DeployTarget.STAGING)) {
+            AtomicPublisher.publish(staging, shipment.getIncoming(), shipment.getVersion(), shipment.getSizes());
         }
-        String summary = "package: version " + pkg.getVersion() + " staged at " + staged + " ("
-                + manifest.files().size() + " files + manifest, checksums verified)";
+        String summary = "package: version " + shipment.getVersion() + " staged at "
+                + settings.target().describe(DeployTarget.STAGING) + "/" + shipment.getVersion() + " ("
+                + shipment.getFiles().size() + " files, sizes verified)";
         LOG.info(summary);
         return summary;
-    }
-
-    private int nextVersion(WorkDir work) {
-        int highest = Math.max(ModelVersions.highest(ModelVersions.list(settings.stagingDir())),
-                ModelVersions.highest(ModelVersions.list(work.packages())));
-        return highest + 1;
     }
 
     private static Map<String, Object> metrics(Map<String, Object> evaluation) {

@@ -1,5 +1,7 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.deploy.DeployTarget;
+import dev.camelmlops.deploy.SftpSettings;
 import dev.camelmlops.model.LearningRateSchedule;
 import dev.camelmlops.model.ModelArchitecture;
 import dev.camelmlops.model.TrainingParams;
@@ -29,9 +31,30 @@ public record PipelineSettings(
         String modelName,
         TrainingParams training,
         double minAccuracy,
-        String stagingUri,
+        DeployTarget target,
+        int keepVersions,
+        Serving serving,
+        Verify verify,
         String runId,
         String gitCommit) {
+
+    /** The TF Serving REST API the verify stage probes, or the embedded server's settings. */
+    public record Serving(Optional<String> url, String host, int port, Duration pollInterval, int threads,
+                          long maxRequestBytes) {
+    }
+
+    /** How the verify stage checks a deployed version. */
+    public record Verify(Duration timeout, int canarySize, double tolerance) {
+    }
+
+    /** The same settings with the verify stage pointed at {@code url} (the embedded server). */
+    public PipelineSettings withServingUrl(String url) {
+        Serving s = new Serving(Optional.of(url), serving.host(), serving.port(), serving.pollInterval(),
+                serving.threads(), serving.maxRequestBytes());
+        return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
+                dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
+                runId, gitCommit);
+    }
 
     /** Reads the settings; {@code property} returns null for an unset key. */
     public static PipelineSettings from(Function<String, String> property) {
@@ -60,11 +83,31 @@ public record PipelineSettings(
                 return s.toLowerCase(Locale.ROOT);
             }));
         }
-        String stagingUri = r.get("package.staging-uri", "file:var/staging", s -> s);
-        if (!stagingUri.startsWith("file:")) {
-            throw new IllegalArgumentException("package.staging-uri: only file: endpoints are supported so far, got "
-                    + stagingUri);
+        DeployTarget target = deployTarget(r);
+        int keep = r.get("deploy.keep-versions", "3", Integer::parseInt);
+        if (keep < 1) {
+            throw new IllegalArgumentException("deploy.keep-versions must be at least 1, got " + keep);
         }
+        Serving serving = new Serving(
+                r.getOptional("serving.url", s -> {
+                    if (!s.matches("https?://[^\\s]+")) {
+                        throw new IllegalArgumentException("not an http(s) URL");
+                    }
+                    return s;
+                }),
+                r.get("serving.host", "127.0.0.1", s -> s),
+                r.get("serving.port", "8501", PipelineSettings::port),
+                r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (Double.parseDouble(s) * 1000))),
+                r.get("serving.threads", "8", Integer::parseInt),
+                r.get("serving.max-request-bytes", "16777216", Long::parseLong));
+        if (target.remote() && serving.url().isEmpty()) {
+            throw new IllegalArgumentException("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
+                    + "the verify stage needs the remote TF Serving REST URL, e.g. http://host:8501");
+        }
+        Verify verify = new Verify(
+                r.get("verify.timeout-seconds", "60", s -> Duration.ofSeconds(Long.parseLong(s))),
+                r.get("verify.canary-size", "32", Integer::parseInt),
+                r.get("verify.tolerance", "1e-4", Double::parseDouble));
         return new PipelineSettings(
                 r.get("work.dir", "work", Path::of),
                 r.getOptional("data.dir", Path::of),
@@ -77,16 +120,44 @@ public record PipelineSettings(
                 r.get("model.name", "my_model", PipelineSettings::checkModelName),
                 training,
                 minAccuracy,
-                stagingUri,
+                target,
+                keep,
+                serving,
+                verify,
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));
     }
 
-    /** The staging folder of a {@code file:} staging URI (options stripped). */
-    public Path stagingDir() {
-        String s = stagingUri.substring("file:".length());
-        int q = s.indexOf('?');
-        return Path.of(q >= 0 ? s.substring(0, q) : s);
+    /**
+     * Local folders by default; SFTP when DEPLOY_SERVER_HOSTNAME is set (environment, .env or -D),
+     * with the example's variable names.
+     */
+    private static DeployTarget deployTarget(Reader r) {
+        Optional<String> host = r.getOptional("DEPLOY_SERVER_HOSTNAME", s -> s);
+        if (host.isEmpty()) {
+            return DeployTarget.local(r.get("deploy.staging-dir", "var/staging", Path::of),
+                    r.get("deploy.prod-dir", "var/prod", Path::of));
+        }
+        boolean strict = r.get("DEPLOY_SERVER_STRICT_HOST_KEY_CHECKING", "yes", PipelineSettings::parseBoolean);
+        return DeployTarget.sftp(new SftpSettings(
+                host.get(),
+                r.get("DEPLOY_SERVER_PORT", "22", PipelineSettings::port),
+                r.getOptional("DEPLOY_SERVER_USERNAME", s -> s).orElse(null),
+                r.getOptional("DEPLOY_SERVER_PASSWORD", s -> s),
+                r.getOptional("DEPLOY_SERVER_KEY_FILE", Path::of),
+                r.getOptional("DEPLOY_SERVER_KEY_PASSPHRASE", s -> s),
+                r.get("DEPLOY_SERVER_KNOWN_HOSTS", System.getProperty("user.home") + "/.ssh/known_hosts", Path::of),
+                strict,
+                r.get("DEPLOY_SERVER_PATH", "", s -> s),
+                r.get("deploy.timeout-seconds", "30", s -> Integer.parseInt(s) * 1000)));
+    }
+
+    static int port(String s) {
+        int p = Integer.parseInt(s);
+        if (p < 0 || p > 65535) {
+            throw new IllegalArgumentException("not a TCP port");
+        }
+        return p;
     }
 
     static boolean parseBoolean(String s) {

@@ -1,0 +1,91 @@
+package dev.camelmlops.deploy;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * Where staging and prod are: two local folders, or {@code <path>/staging} and
+ * {@code <path>/prod} on an SFTP host. Gives the Camel endpoint URI that uploads into each area
+ * and opens a {@link ModelStore} on it for the rest (listing, verifying, renaming, deleting).
+ */
+public final class DeployTarget {
+    public static final String STAGING = "staging";
+    public static final String PROD = "prod";
+
+    private final Path localStaging;
+    private final Path localProd;
+    private final SftpSettings sftp;
+
+    private DeployTarget(Path localStaging, Path localProd, SftpSettings sftp) {
+        this.localStaging = localStaging;
+        this.localProd = localProd;
+        this.sftp = sftp;
+    }
+
+    public static DeployTarget local(Path staging, Path prod) {
+        return new DeployTarget(staging.toAbsolutePath(), prod.toAbsolutePath(), null);
+    }
+
+    public static DeployTarget sftp(SftpSettings settings) {
+        return new DeployTarget(null, null, settings);
+    }
+
+    public boolean remote() {
+        return sftp != null;
+    }
+
+    /** The local folder of an area (local targets only). */
+    public Path localFolder(String area) {
+        if (remote()) {
+            throw new IllegalStateException("the " + area + " area is remote");
+        }
+        return STAGING.equals(area) ? localStaging : localProd;
+    }
+
+    /** Camel endpoint URI that writes files (named by CamelFileName, relative) into the area. */
+    public String endpointUri(String area) {
+        if (!remote()) {
+            return "file:" + localFolder(area) + "?fileExist=Fail";
+        }
+        String folder = sftp.folder(area);
+        StringBuilder uri = new StringBuilder("sftp://").append(sftp.host()).append(':').append(sftp.port())
+                .append('/').append(folder)
+                .append("?username=").append(enc(sftp.username()))
+                .append("&binary=true&fileExist=Fail&autoCreate=true&stepwise=false")
+                .append("&knownHostsFile=").append(enc(sftp.knownHosts().toString()))
+                .append("&useUserKnownHostsFile=false")
+                .append("&strictHostKeyChecking=").append(sftp.strictHostKeyChecking() ? "yes" : "no")
+                .append("&connectTimeout=").append(sftp.timeoutMillis())
+                .append("&timeout=").append(sftp.timeoutMillis())
+                .append("&jschLoggingLevel=WARN&serverAliveInterval=10000");
+        sftp.password().ifPresent(p -> uri.append("&password=").append(raw(p)));
+        sftp.privateKeyFile().ifPresent(k -> uri.append("&privateKeyFile=").append(enc(k.toString())));
+        sftp.privateKeyPassphrase().ifPresent(p -> uri.append("&privateKeyPassphrase=").append(raw(p)));
+        return uri.toString();
+    }
+
+    public ModelStore open(String area) {
+        return remote() ? new SftpModelStore(sftp, area) : new LocalModelStore(localFolder(area));
+    }
+
+    /** A printable description (no credentials). */
+    public String describe(String area) {
+        return remote() ? "sftp://" + sftp.username() + "@" + sftp.host() + ":" + sftp.port() + "/" + sftp.folder(area)
+                : localFolder(area).toString();
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** Camel's RAW() syntax keeps a secret exactly as it is (no URL decoding). */
+    private static String raw(String secret) {
+        return secret.contains(")") ? "RAW{" + secret + "}" : "RAW(" + secret + ")";
+    }
+
+    @Override
+    public String toString() {
+        return remote() ? sftp.toString() : "local " + localStaging + ", " + localProd;
+    }
+}

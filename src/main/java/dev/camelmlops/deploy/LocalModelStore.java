@@ -1,0 +1,99 @@
+package dev.camelmlops.deploy;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** A model store in a local folder. */
+public final class LocalModelStore implements ModelStore {
+    private final Path root;
+
+    public LocalModelStore(Path root) {
+        this.root = root;
+    }
+
+    private Path resolve(String rel) {
+        return rel.isEmpty() ? root : root.resolve(rel);
+    }
+
+    @Override
+    public List<String> list(String dir) {
+        Path d = resolve(dir);
+        if (!Files.isDirectory(d)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new DeployException("cannot list " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Map<String, Long> fileSizes(String dir) {
+        Path d = resolve(dir);
+        Map<String, Long> sizes = new LinkedHashMap<>();
+        if (!Files.isDirectory(d)) {
+            return sizes;
+        }
+        try (Stream<Path> s = Files.walk(d)) {
+            for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+                sizes.put(d.relativize(p).toString().replace('\\', '/'), Files.size(p));
+            }
+        } catch (IOException e) {
+            throw new DeployException("cannot read " + d + ": " + e.getMessage(), e);
+        }
+        return sizes;
+    }
+
+    @Override
+    public boolean exists(String path) {
+        return Files.exists(resolve(path));
+    }
+
+    @Override
+    public void rename(String from, String to) {
+        Path target = resolve(to);
+        if (Files.exists(target)) {
+            throw new DeployException(target + " already exists: refusing to overwrite it");
+        }
+        try {
+            Files.move(resolve(from), target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new DeployException("cannot rename " + resolve(from) + " atomically to " + target, e);
+        } catch (IOException e) {
+            throw new DeployException("cannot rename " + resolve(from) + " to " + target + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void deleteTree(String dir) {
+        Path d = resolve(dir);
+        if (!Files.exists(d)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(d)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new DeployException("cannot delete " + d + ": " + e, e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
+    @Override
+    public void close() {
+    }
+}

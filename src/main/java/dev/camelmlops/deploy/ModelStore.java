@@ -1,0 +1,30 @@
+package dev.camelmlops.deploy;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * File operations on a folder tree where model versions live (staging or prod), locally or on a
+ * remote host. Paths are relative to the store's root, '/'-separated.
+ */
+public interface ModelStore extends AutoCloseable {
+    /** Names of the entries of {@code dir} ("" for the root); empty when it does not exist. */
+    List<String> list(String dir);
+
+    /** Relative path to size of every regular file under {@code dir}; empty when it does not exist. */
+    Map<String, Long> fileSizes(String dir);
+
+    boolean exists(String path);
+
+    /** Renames {@code from} to {@code to}; fails when {@code to} exists. */
+    void rename(String from, String to);
+
+    /** Deletes {@code dir} and everything under it; nothing when it does not exist. */
+    void deleteTree(String dir);
+
+    /** Where this store is, for messages (never contains credentials). */
+    String describe();
+
+    @Override
+    void close();
+}

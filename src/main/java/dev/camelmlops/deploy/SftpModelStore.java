@@ -1,0 +1,160 @@
+package dev.camelmlops.deploy;
+
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Vector;
+
+/**
+ * A model store on an SFTP server (JSch, the library camel-ftp uses), with the same host key
+ * checking and credentials as the Camel sftp endpoints: used for what an endpoint cannot do
+ * (listing sizes, renaming a folder, deleting a tree).
+ */
+public final class SftpModelStore implements ModelStore {
+    private final SftpSettings settings;
+    private final String root;
+    private final Session session;
+    private final ChannelSftp sftp;
+
+    public SftpModelStore(SftpSettings settings, String folder) {
+        this.settings = settings;
+        this.root = settings.folder(folder);
+        try {
+            JSch jsch = new JSch();
+            jsch.setKnownHosts(settings.knownHosts().toString());
+            if (settings.privateKeyFile().isPresent()) {
+                if (settings.privateKeyPassphrase().isPresent()) {
+                    jsch.addIdentity(settings.privateKeyFile().get().toString(), settings.privateKeyPassphrase().get());
+                } else {
+                    jsch.addIdentity(settings.privateKeyFile().get().toString());
+                }
+            }
+            session = jsch.getSession(settings.username(), settings.host(), settings.port());
+            settings.password().ifPresent(session::setPassword);
+            session.setConfig("StrictHostKeyChecking", settings.strictHostKeyChecking() ? "yes" : "no");
+            session.setConfig("PreferredAuthentications", settings.privateKeyFile().isPresent()
+                    ? "publickey,password,keyboard-interactive" : "password,keyboard-interactive,publickey");
+            session.connect(settings.timeoutMillis());
+            sftp = (ChannelSftp) session.openChannel("sftp");
+            sftp.connect(settings.timeoutMillis());
+        } catch (JSchException e) {
+            throw new DeployException("cannot open SFTP session to " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String path(String rel) {
+        return rel.isEmpty() ? root : root + "/" + rel;
+    }
+
+    @Override
+    public List<String> list(String dir) {
+        List<String> names = new ArrayList<>();
+        for (ChannelSftp.LsEntry e : ls(path(dir))) {
+            names.add(e.getFilename());
+        }
+        names.sort(String::compareTo);
+        return names;
+    }
+
+    private List<ChannelSftp.LsEntry> ls(String p) {
+        try {
+            Vector<ChannelSftp.LsEntry> v = sftp.ls(p);
+            List<ChannelSftp.LsEntry> out = new ArrayList<>();
+            for (ChannelSftp.LsEntry e : v) {
+                if (!".".equals(e.getFilename()) && !"..".equals(e.getFilename())) {
+                    out.add(e);
+                }
+            }
+            return out;
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return List.of();
+            }
+            throw new DeployException("cannot list " + p + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Map<String, Long> fileSizes(String dir) {
+        Map<String, Long> sizes = new LinkedHashMap<>();
+        collect(path(dir), "", sizes);
+        return sizes;
+    }
+
+    private void collect(String abs, String rel, Map<String, Long> sizes) {
+        for (ChannelSftp.LsEntry e : ls(abs)) {
+            String r = rel.isEmpty() ? e.getFilename() : rel + "/" + e.getFilename();
+            if (e.getAttrs().isDir()) {
+                collect(abs + "/" + e.getFilename(), r, sizes);
+            } else if (e.getAttrs().isReg()) {
+                sizes.put(r, e.getAttrs().getSize());
+            }
+        }
+    }
+
+    @Override
+    public boolean exists(String rel) {
+        try {
+            sftp.stat(path(rel));
+            return true;
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return false;
+            }
+            throw new DeployException("cannot stat " + path(rel) + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void rename(String from, String to) {
+        if (exists(to)) {
+            throw new DeployException(path(to) + " already exists on " + describe() + ": refusing to overwrite it");
+        }
+        try {
+            sftp.rename(path(from), path(to));
+        } catch (SftpException e) {
+            throw new DeployException("cannot rename " + path(from) + " to " + path(to) + " on " + describe() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void deleteTree(String rel) {
+        if (!exists(rel)) {
+            return;
+        }
+        delete(path(rel));
+    }
+
+    private void delete(String abs) {
+        try {
+            if (sftp.stat(abs).isDir()) {
+                for (ChannelSftp.LsEntry e : ls(abs)) {
+                    delete(abs + "/" + e.getFilename());
+                }
+                sftp.rmdir(abs);
+            } else {
+                sftp.rm(abs);
+            }
+        } catch (SftpException e) {
+            throw new DeployException("cannot delete " + abs + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "sftp://" + settings.username() + "@" + settings.host() + ":" + settings.port() + "/" + root;
+    }
+
+    @Override
+    public void close() {
+        sftp.disconnect();
+        session.disconnect();
+    }
+}

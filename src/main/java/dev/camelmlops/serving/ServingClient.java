@@ -1,0 +1,147 @@
+package dev.camelmlops.serving;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.OptionalLong;
+
+/**
+ * Probes a TF Serving REST API (the real one or ours) for the model of DESIGN.md's contract:
+ * version status, and predictions for images sent as TF Serving's row format. HTTP goes through
+ * a {@link Transport} (the pipeline uses camel-http).
+ */
+public final class ServingClient {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** Makes one HTTP call; a connection failure throws. */
+    @FunctionalInterface
+    public interface Transport {
+        Response call(String method, String url, String body);
+    }
+
+    public record Response(int status, String body) {
+        JsonNode json() {
+            try {
+                return MAPPER.readTree(body);
+            } catch (IOException e) {
+                throw new IllegalStateException("serving answered HTTP " + status + " with a body that is not JSON: "
+                        + abbreviate(body));
+            }
+        }
+    }
+
+    /** State of one version as the status API reports it. */
+    public record VersionState(long version, String state, String errorCode, String errorMessage) {
+        public boolean available() {
+            return "AVAILABLE".equals(state);
+        }
+    }
+
+    private final String baseUrl;
+    private final String modelName;
+    private final Transport transport;
+
+    public ServingClient(String baseUrl, String modelName, Transport transport) {
+        this.baseUrl = baseUrl.replaceAll("/+$", "");
+        this.modelName = modelName;
+        this.transport = transport;
+    }
+
+    public String modelUrl() {
+        return baseUrl + "/v1/models/" + modelName;
+    }
+
+    /** The state of {@code version}, or null when the server does not know it (404). */
+    public VersionState versionState(long version) {
+        Response r = transport.call("GET", modelUrl() + "/versions/" + version, null);
+        if (r.status() == 404) {
+            return null;
+        }
+        if (r.status() != 200) {
+            throw new IllegalStateException("status of version " + version + ": HTTP " + r.status() + " "
+                    + abbreviate(r.body()));
+        }
+        for (JsonNode s : r.json().path("model_version_status")) {
+            if (Long.toString(version).equals(s.path("version").asText())) {
+                return new VersionState(version, s.path("state").asText(), s.at("/status/error_code").asText(),
+                        s.at("/status/error_message").asText());
+            }
+        }
+        return null;
+    }
+
+    /** The highest AVAILABLE version, if the model is served. */
+    public OptionalLong servedVersion() {
+        Response r = transport.call("GET", modelUrl(), null);
+        if (r.status() != 200) {
+            return OptionalLong.empty();
+        }
+        long best = -1;
+        for (JsonNode s : r.json().path("model_version_status")) {
+            if ("AVAILABLE".equals(s.path("state").asText())) {
+                try {
+                    best = Math.max(best, Long.parseLong(s.path("version").asText()));
+                } catch (NumberFormatException ignored) {
+                    // not a version we can use
+                }
+            }
+        }
+        return best > 0 ? OptionalLong.of(best) : OptionalLong.empty();
+    }
+
+    /**
+     * Predicts {@code images} (each 784 pixels scaled to [0,1], sent as [28][28][1]) with the row
+     * format, at {@code version} or (null) the latest, with an optional signature name.
+     */
+    public float[][] predict(Long version, float[][] images, String signatureName) {
+        String url = modelUrl() + (version == null ? "" : "/versions/" + version) + ":predict";
+        Response r = transport.call("POST", url, requestBody(images, signatureName));
+        if (r.status() != 200) {
+            throw new IllegalStateException("predict at " + url + ": HTTP " + r.status() + " " + abbreviate(r.body()));
+        }
+        JsonNode p = r.json().path("predictions");
+        if (!p.isArray() || p.size() != images.length) {
+            throw new IllegalStateException("predict at " + url + " answered " + p.size() + " predictions for "
+                    + images.length + " images");
+        }
+        float[][] out = new float[p.size()][];
+        for (int i = 0; i < p.size(); i++) {
+            JsonNode row = p.get(i);
+            out[i] = new float[row.size()];
+            for (int c = 0; c < row.size(); c++) {
+                out[i][c] = row.get(c).floatValue();
+            }
+        }
+        return out;
+    }
+
+    /** The example's request: {"signature_name": ..., "instances": [[28][28][1] lists]}. */
+    public static String requestBody(float[][] images, String signatureName) {
+        StringBuilder b = new StringBuilder(images.length * 784 * 8);
+        b.append('{');
+        if (signatureName != null) {
+            b.append("\"signature_name\": \"").append(signatureName).append("\", ");
+        }
+        b.append("\"instances\": [");
+        for (int i = 0; i < images.length; i++) {
+            b.append(i == 0 ? "[" : ",[");
+            for (int y = 0; y < 28; y++) {
+                b.append(y == 0 ? "[" : ",[");
+                for (int x = 0; x < 28; x++) {
+                    b.append(x == 0 ? "[" : ",[").append(images[i][y * 28 + x])
+                            .append(']');
+                }
+                b.append(']');
+            }
+            b.append(']');
+        }
+        return b.append("]}").toString();
+    }
+
+    static String abbreviate(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.length() > 300 ? s.substring(0, 300) + "..." : s;
+    }
+}

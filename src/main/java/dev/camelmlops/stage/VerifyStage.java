@@ -1,0 +1,212 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.PreparedData;
+import dev.camelmlops.deploy.DeployTarget;
+import dev.camelmlops.deploy.ModelStore;
+import dev.camelmlops.model.Evaluator;
+import dev.camelmlops.model.TrainedModel;
+import dev.camelmlops.registry.Json;
+import dev.camelmlops.registry.ModelVersions;
+import dev.camelmlops.registry.WorkDir;
+import dev.camelmlops.serving.ServingClient;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Verify: waits until the serving REST API reports the exact deployed version AVAILABLE, checks
+ * that its predictions for a canary batch of test images match the local model's (same classes,
+ * probabilities within the tolerance), and that the example's own request works. On any failure
+ * the version is rolled back (its prod folder removed, so the previous version serves again),
+ * the reason is recorded in verify.json, and the stage fails.
+ */
+public class VerifyStage {
+    private static final Logger LOG = LoggerFactory.getLogger(VerifyStage.class);
+    private static final long POLL_MILLIS = 500;
+    private final PipelineSettings settings;
+
+    public VerifyStage(PipelineSettings settings) {
+        this.settings = settings;
+    }
+
+    public String run(Exchange exchange) {
+        WorkDir work = new WorkDir(settings.workDir());
+        OptionalInt packaged = ModelVersions.newest(work.packages());
+        if (packaged.isEmpty()) {
+            throw new StageFailedException("no packaged version in " + work.packages() + ": nothing to verify");
+        }
+        int version = packaged.getAsInt();
+        String url = settings.serving().url().orElseThrow(() ->
+                new StageFailedException("serving.url is not set and no embedded server is running"));
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("version", version);
+        record.put("servingUrl", url);
+        record.put("started", Instant.now().toString());
+        long t0 = System.nanoTime();
+        try (CamelHttpTransport http = new CamelHttpTransport(exchange.getContext(),
+                (int) Math.min(Integer.MAX_VALUE, settings.verify().timeout().toMillis()))) {
+            ServingClient client = new ServingClient(url, settings.modelName(), http);
+            try {
+                double waited = awaitAvailable(client, version);
+                record.put("secondsUntilAvailable", waited);
+                check(work, client, version, record);
+            } catch (VerificationFailed e) {
+                record.put("passed", false);
+                record.put("reason", e.getMessage());
+                String rollback = rollback(client, version);
+                record.put("rollback", rollback);
+                record.put("seconds", (System.nanoTime() - t0) / 1e9);
+                Json.write(work.root().resolve("verify.json"), record);
+                throw new StageFailedException("verify failed for version " + version + ": " + e.getMessage()
+                        + "; " + rollback);
+            }
+        }
+        record.put("passed", true);
+        record.put("seconds", (System.nanoTime() - t0) / 1e9);
+        Json.write(work.root().resolve("verify.json"), record);
+        String summary = String.format(Locale.ROOT,
+                "verify: version %d is AVAILABLE at %s and answers the canary batch of %s images like the local model"
+                        + " (max |diff| %.2e)", version, client(url), record.get("canaryImages"), record.get("maxAbsDiff"));
+        LOG.info(summary);
+        return summary;
+    }
+
+    private String client(String url) {
+        return url + "/v1/models/" + settings.modelName();
+    }
+
+    private double awaitAvailable(ServingClient client, int version) {
+        long start = System.nanoTime();
+        long deadline = start + settings.verify().timeout().toNanos();
+        String last = "no answer yet";
+        while (true) {
+            try {
+                ServingClient.VersionState s = client.versionState(version);
+                if (s != null && s.available()) {
+                    return (System.nanoTime() - start) / 1e9;
+                }
+                if (s != null && "END".equals(s.state()) && !s.errorMessage().isEmpty()) {
+                    throw new VerificationFailed("serving could not load version " + version + ": " + s.errorMessage());
+                }
+                last = s == null ? "version " + version + " not known to the server yet" : "state " + s.state();
+            } catch (IllegalStateException e) {
+                last = e.getMessage();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new VerificationFailed("version " + version + " was not AVAILABLE within "
+                        + settings.verify().timeout().toSeconds() + " s (last: " + last + ")");
+            }
+            sleep(POLL_MILLIS);
+        }
+    }
+
+    private void check(WorkDir work, ServingClient client, int version, Map<String, Object> record) {
+        Dataset test = new PreparedData(work.data()).readTest();
+        Dataset canary = test.head(settings.verify().canarySize());
+        float[][] images = new float[canary.size()][canary.imageSize()];
+        for (int i = 0; i < canary.size(); i++) {
+            canary.copyScaled(i, images[i], 0);
+        }
+        float[][] local;
+        try (TrainedModel model = TrainedModel.load(work.packageDir(version), settings.training().threads())) {
+            local = new Evaluator().predict(model, canary, canary.size());
+        }
+        float[][] remote;
+        try {
+            remote = client.predict((long) version, images, "serving_default");
+        } catch (IllegalStateException e) {
+            throw new VerificationFailed(e.getMessage());
+        }
+        double maxDiff = 0;
+        for (int i = 0; i < local.length; i++) {
+            if (remote[i].length != local[i].length) {
+                throw new VerificationFailed("image " + i + ": " + remote[i].length + " probabilities, expected "
+                        + local[i].length);
+            }
+            if (argmax(remote[i]) != argmax(local[i])) {
+                throw new VerificationFailed("image " + i + " is classified " + argmax(remote[i])
+                        + " by the served model but " + argmax(local[i]) + " by the packaged model");
+            }
+            for (int c = 0; c < local[i].length; c++) {
+                maxDiff = Math.max(maxDiff, Math.abs(remote[i][c] - local[i][c]));
+            }
+        }
+        record.put("canaryImages", local.length);
+        record.put("maxAbsDiff", maxDiff);
+        if (maxDiff > settings.verify().tolerance()) {
+            throw new VerificationFailed(String.format(Locale.ROOT,
+                    "served probabilities differ from the packaged model's by up to %.3g (tolerance %.3g)", maxDiff,
+                    settings.verify().tolerance()));
+        }
+        float[][] seed = new float[Math.min(3, images.length)][];
+        System.arraycopy(images, 0, seed, 0, seed.length);
+        try {
+            float[][] p = client.predict(null, seed, "serving_default");
+            record.put("exampleRequestPredictions", p.length);
+        } catch (IllegalStateException e) {
+            throw new VerificationFailed("the example's request to " + client.modelUrl() + ":predict failed: "
+                    + e.getMessage());
+        }
+    }
+
+    private String rollback(ServingClient client, int version) {
+        try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
+            prod.deleteTree(Integer.toString(version));
+        } catch (RuntimeException e) {
+            LOG.error("verify: ROLLBACK FAILED for version {}: {}", version, e.getMessage());
+            return "rollback FAILED: " + e.getMessage();
+        }
+        OptionalLong serving = OptionalLong.empty();
+        long deadline = System.nanoTime() + Math.min(settings.verify().timeout().toNanos(), 10_000_000_000L);
+        while (System.nanoTime() < deadline) {
+            try {
+                serving = client.servedVersion();
+                if (serving.isPresent() && serving.getAsLong() != version) {
+                    break;
+                }
+            } catch (RuntimeException e) {
+                serving = OptionalLong.empty();
+            }
+            sleep(POLL_MILLIS);
+        }
+        String result = "version " + version + " rolled back (removed from "
+                + settings.target().describe(DeployTarget.PROD) + ")"
+                + (serving.isPresent() && serving.getAsLong() != version
+                ? "; version " + serving.getAsLong() + " serves again" : "; no other version is being served");
+        LOG.warn("verify: {}", result);
+        return result;
+    }
+
+    private static int argmax(float[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StageFailedException("interrupted while verifying");
+        }
+    }
+
+    /** A check failed: roll back. */
+    private static final class VerificationFailed extends RuntimeException {
+        VerificationFailed(String message) {
+            super(message);
+        }
+    }
+}
