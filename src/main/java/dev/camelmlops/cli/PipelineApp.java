@@ -95,14 +95,28 @@ public final class PipelineApp {
         main.bind("verifyStage", new VerifyStage(settings));
     }
 
-    /** The message of the first exception that is not a Camel wrapper. */
+    /**
+     * The message of the first exception that is not a Camel wrapper, followed by its root
+     * cause's when that says something more (e.g. why an SFTP write failed).
+     */
     static String describe(Throwable t) {
         Throwable c = t;
         while ((c instanceof CamelExecutionException || c instanceof RuntimeCamelException
+                || c instanceof org.apache.camel.CamelExchangeException
                 || c instanceof java.lang.reflect.InvocationTargetException) && c.getCause() != null) {
             c = c.getCause();
         }
-        String msg = c.getMessage();
-        return msg == null || msg.isBlank() ? c.getClass().getSimpleName() : msg;
+        String msg = message(c);
+        Throwable root = c;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String rootMsg = message(root);
+        return root == c || msg.contains(rootMsg) ? msg : msg + " (" + rootMsg + ")";
+    }
+
+    private static String message(Throwable t) {
+        String msg = t.getMessage();
+        return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
     }
 }

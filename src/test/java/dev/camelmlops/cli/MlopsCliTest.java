@@ -115,12 +115,15 @@ class MlopsCliTest {
             assertEquals(f.get("sha256").asText(), Sha256.of(p), p.toString());
         }
         assertTrue(Files.isRegularFile(v1.resolve("saved_model.pb")));
-        try (var s = Files.walk(staging)) {
-            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".part-")), "no temporary files left");
+        assertTrue(Files.isRegularFile(tmp.resolve("prod/1/MANIFEST.json")), "deployed to prod");
+        assertTrue(JSON.readTree(work.resolve("verify.json").toFile()).get("passed").asBoolean(), "verified");
+        try (var s = Files.list(staging)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".incoming-")), "no upload folder left");
         }
 
         assertEquals(0, mlops("-Dquality.min-accuracy=0.5", "run"), output);
         assertTrue(Files.isRegularFile(staging.resolve("2/MANIFEST.json")), "a second run is version 2");
+        assertTrue(Files.isRegularFile(tmp.resolve("prod/2/MANIFEST.json")));
         assertEquals(Files.readString(v1.resolve("MANIFEST.json")),
                 Files.readString(staging.resolve("1/MANIFEST.json")), "version 1 untouched");
     }
@@ -149,6 +152,10 @@ class MlopsCliTest {
         assertEquals(0, mlops("-Dquality.min-accuracy=0.3", "stage", "test"), output);
         assertEquals(0, mlops("-Dquality.min-accuracy=0.3", "stage", "package"), output);
         assertTrue(Files.isRegularFile(staging.resolve("1/MANIFEST.json")));
+        assertEquals(0, mlops("stage", "deploy"), output);
+        assertEquals(1, mlops("stage", "deploy"), "the same version is not deployed twice");
+        assertTrue(output.contains("already in"), output);
+        assertEquals(0, mlops("stage", "verify"), output);
         assertTrue(Files.isRegularFile(work.resolve("package/1/MANIFEST.json")));
     }
 

@@ -1,0 +1,167 @@
+package dev.camelmlops.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.camelmlops.data.Sha256;
+import dev.camelmlops.serving.ModelServer;
+import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.SftpTestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Deployment over SFTP to a real server (Apache MINA SSHD in process, loopback), with a
+ * TF-Serving-compatible server watching the uploaded prod folder as the "remote" serving host.
+ */
+class SftpDeployTest {
+    @TempDir
+    Path tmp;
+
+    private SftpTestServer sftp;
+    private ModelVersionWatcher watcher;
+    private ModelServer serving;
+    private Cli cli;
+    private Path prod;
+    private Path staging;
+
+    @BeforeEach
+    void start() throws Exception {
+        sftp = new SftpTestServer(tmp);
+        prod = sftp.root().resolve("models/prod");
+        staging = sftp.root().resolve("models/staging");
+        watcher = new ModelVersionWatcher("my_model", prod, Duration.ofMillis(200));
+        watcher.start();
+        serving = new ModelServer(watcher, "127.0.0.1", 0, 4, 1 << 24);
+        serving.start();
+        cli = new Cli(tmp)
+                .env("DEPLOY_SERVER_HOSTNAME", "127.0.0.1")
+                .env("DEPLOY_SERVER_PORT", Integer.toString(sftp.port()))
+                .env("DEPLOY_SERVER_USERNAME", SftpTestServer.USER)
+                .env("DEPLOY_SERVER_PATH", "models")
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", sftp.writeKnownHosts(tmp.resolve("known_hosts")).toString())
+                .env("SERVING_URL", serving.baseUrl());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        serving.close();
+        watcher.close();
+        sftp.close();
+    }
+
+    private static List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private void assertSameFiles(Path local, Path remote) throws Exception {
+        try (Stream<Path> s = Files.walk(local)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Path r = remote.resolve(local.relativize(p).toString());
+                assertEquals(Sha256.of(p), Sha256.of(r), "binary copy of " + r);
+            }
+        }
+    }
+
+    @Test
+    void passwordLoginRunsTheWholePipelineAgainstSftpAndARemoteServingUrl() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        assertEquals(0, cli.run("run"), cli.output());
+        assertEquals(List.of("1"), names(staging));
+        assertEquals(List.of("1"), names(prod));
+        assertSameFiles(cli.work().resolve("package/1"), staging.resolve("1"));
+        assertSameFiles(cli.work().resolve("package/1"), prod.resolve("1"));
+        assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+        assertFalse(cli.output().contains(SftpTestServer.PASSWORD), "the password never appears in the output");
+    }
+
+    @Test
+    void keyLoginDeploysWithoutAPassword() throws Exception {
+        cli.env("DEPLOY_SERVER_KEY_FILE", sftp.clientKey().toString());
+        assertEquals(0, cli.run("run"), cli.output());
+        assertEquals(List.of("1"), names(prod));
+    }
+
+    @Test
+    void anUnknownHostKeyIsRefused() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        Files.writeString(tmp.resolve("known_hosts"), "");
+        assertEquals(1, cli.run("run"), cli.output());
+        assertTrue(cli.output().contains("FAILED at stage package"), cli.output());
+        assertTrue(cli.output().toLowerCase().contains("hostkey") || cli.output().toLowerCase().contains("host key"),
+                cli.output());
+        assertEquals(List.of(), names(staging));
+    }
+
+    @Test
+    void aChangedHostKeyIsRefused() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        try (SftpTestServer impostor = new SftpTestServer(tmp.resolve("other"))) {
+            String otherKey = impostor.knownHostsLine().substring(impostor.knownHostsLine().indexOf(' '));
+            Files.writeString(tmp.resolve("known_hosts"), "[127.0.0.1]:" + sftp.port() + otherKey + "\n");
+        }
+        assertEquals(1, cli.run("run"), cli.output());
+        assertTrue(cli.output().contains("HostKey has been changed") || cli.output().contains("changed"),
+                cli.output());
+        assertEquals(List.of(), names(staging));
+    }
+
+    @Test
+    void hostKeyCheckingCanOnlyBeSwitchedOffExplicitlyAndLoudly() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD)
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", tmp.resolve("no-such-file").toString());
+        assertEquals(2, cli.run("stage", "package"), cli.output());
+        assertTrue(cli.output().contains("known_hosts file"), cli.output());
+
+        cli.env("DEPLOY_SERVER_STRICT_HOST_KEY_CHECKING", "no");
+        Files.writeString(tmp.resolve("no-such-file"), "");
+        assertEquals(0, cli.run("run"), cli.output());
+        assertTrue(cli.output().contains("SECURITY WARNING"), cli.output());
+    }
+
+    @Test
+    void aServerThatDiesMidUploadLeavesNoVersionAndTheNextDeploySucceeds() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        assertEquals(0, cli.run("stage", "build"), cli.output());
+        assertEquals(0, cli.run("stage", "train"), cli.output());
+        assertEquals(0, cli.run("stage", "test"), cli.output());
+        assertEquals(0, cli.run("stage", "package"), cli.output());
+
+        sftp.stopAfterWriting(1000);
+        assertEquals(1, cli.run("stage", "deploy"), cli.output());
+        assertTrue(cli.output().contains("FAILED at stage"), cli.output());
+        assertFalse(sftp.running(), "the server was stopped during the upload");
+        List<String> left = names(prod);
+        assertTrue(left.stream().noneMatch(n -> n.matches("[0-9]+")), "no numeric version folder: " + left);
+        assertTrue(left.stream().anyMatch(n -> n.startsWith(".incoming-1-")), "the partial upload is there: " + left);
+
+        sftp.restart();
+        assertEquals(0, cli.run("stage", "deploy"), cli.output());
+        assertEquals(List.of("1"), names(prod), "partial upload cleaned up, version published");
+        assertEquals(0, cli.run("stage", "verify"), cli.output());
+    }
+
+    @Test
+    void retentionKeepsTheNewestVersionsAndTheServedOne() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        for (int i = 1; i <= 4; i++) {
+            assertEquals(0, cli.run("-Ddeploy.keep-versions=2", "run"), cli.output());
+        }
+        assertEquals(List.of("3", "4"), names(prod));
+        assertEquals(List.of("1", "2", "3", "4"), names(staging), "staging keeps every version");
+    }
+}

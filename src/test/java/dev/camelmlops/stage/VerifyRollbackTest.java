@@ -1,0 +1,85 @@
+package dev.camelmlops.stage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.camelmlops.serving.ModelServer;
+import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.Http;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Deploy and verify on local folders with the embedded server; a broken version is rolled back. */
+class VerifyRollbackTest {
+    @TempDir
+    Path tmp;
+
+    private List<String> prodVersions() throws Exception {
+        try (Stream<Path> s = Files.list(tmp.resolve("prod"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aVersionWithCorruptVariablesIsRolledBackAndThePreviousKeepsAnswering() throws Exception {
+        Cli cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        assertEquals(List.of("1"), prodVersions());
+        JsonNode first = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
+        assertTrue(first.get("passed").asBoolean());
+        assertEquals(32, first.get("canaryImages").asInt());
+        assertTrue(first.get("maxAbsDiff").asDouble() <= 1e-4);
+
+        assertEquals(0, cli.run("stage", "package"), cli.output());
+        Path data;
+        try (Stream<Path> s = Files.list(cli.work().resolve("package/2/variables"))) {
+            data = s.filter(p -> p.getFileName().toString().startsWith("variables.data")).findFirst().orElseThrow();
+        }
+        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
+            for (long i = 0; i < f.length(); i += 97) {
+                f.seek(i);
+                f.write(0x55);
+            }
+        }
+        assertEquals(0, cli.run("stage", "deploy"), "same sizes: the upload itself is complete\n" + cli.output());
+        assertEquals(List.of("1", "2"), prodVersions());
+
+        assertEquals(1, cli.run("stage", "verify"));
+        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
+        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
+        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
+        assertEquals(List.of("1"), prodVersions());
+        JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
+        assertEquals(false, record.get("passed").asBoolean());
+        assertTrue(record.get("reason").asText().contains("could not load version 2"), record.toString());
+
+        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("prod"), Duration.ofHours(1));
+             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
+            w.start();
+            server.start();
+            Http.Response r = Http.get(server.baseUrl() + "/v1/models/my_model");
+            assertEquals("1", r.json().at("/model_version_status/0/version").asText());
+        }
+    }
+
+    @Test
+    void verifyFailsWhenTheVersionNeverBecomesAvailable() throws Exception {
+        Cli cli = new Cli(tmp);
+        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("elsewhere"), Duration.ofHours(1));
+             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
+            w.start();
+            server.start();
+            assertEquals(1, cli.run("-Dserving.url=" + server.baseUrl(), "-Dverify.timeout-seconds=2", "run"));
+            assertTrue(cli.output().contains("was not AVAILABLE within 2 s"), cli.output());
+            assertEquals(List.of(), prodVersions(), "rolled back");
+        }
+    }
+}
