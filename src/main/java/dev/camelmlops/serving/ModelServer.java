@@ -38,6 +38,15 @@ public final class ModelServer implements AutoCloseable {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonFactory JSON = MAPPER.getFactory();
 
+    static {
+        // The JDK server writes headers and body in separate packets; with Nagle's algorithm on,
+        // each keep-alive response then waits ~40 ms for the client's delayed ACK. It reads this
+        // property once, when its configuration class loads.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     private final ModelVersionWatcher models;
     private final long maxRequestBytes;
     private final HttpServer http;
