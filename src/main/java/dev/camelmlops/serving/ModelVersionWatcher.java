@@ -97,8 +97,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
                 }
                 return;
             } catch (RuntimeException e) {
-                failures.put(v, new Failure(e.getMessage() == null ? e.toString() : e.getMessage(), modified));
-                LOG.error("model {}: version {} failed to load from {}: {}", modelName, v, dir, e.getMessage());
+                String message = firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
+                failures.put(v, new Failure(message, modified));
+                LOG.error("model {}: version {} failed to load from {}: {}", modelName, v, dir, message);
             }
         }
         if (served != null && !versions.containsKey(served.version())) {
@@ -108,6 +109,11 @@ public final class ModelVersionWatcher implements AutoCloseable {
                 served.release();
             }
         }
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl > 0 ? s.substring(0, nl).trim() : s.trim();
     }
 
     private TreeMap<Long, Path> listVersions() {
