@@ -32,7 +32,8 @@ import picocli.CommandLine.ScopeType;
                 "",
                 "Configuration: config/application.properties, overridden by a .env file in the working",
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
-        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, ServeCommand.class, HistoryCommand.class,
+                CommandLine.HelpCommand.class})
 public final class MlopsCli {
     static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify");
 
@@ -74,7 +75,7 @@ public final class MlopsCli {
                 commandLine.getErr().println("Configuration error: " + ex.getMessage());
                 return ExitCodes.USAGE;
             }
-            commandLine.getErr().println("FAILED: " + PipelineApp.describe(ex));
+            commandLine.getErr().println("FAILED: " + dev.camelmlops.stage.RunExecutor.describe(ex));
             return ExitCodes.FAILED;
         });
         return cmd.execute(args);
@@ -90,7 +91,7 @@ public final class MlopsCli {
 
         @Override
         public Integer call() {
-            return parent.runRoute("pipeline");
+            return parent.runRoute("pipeline", "cli");
         }
     }
 
@@ -118,7 +119,7 @@ public final class MlopsCli {
             if (!STAGES.contains(name)) {
                 throw new ConfigurationException("unknown stage '" + name + "' (expected one of " + STAGES + ")");
             }
-            return parent.runRoute(name);
+            return parent.runRoute(name, "cli-stage");
         }
     }
 
@@ -134,7 +135,7 @@ public final class MlopsCli {
         }
     }
 
-    int runRoute(String route) {
+    int runRoute(String route, String trigger) {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         props.setProperty("mlops.staging-endpoint", settings.target().endpointUri(DeployTarget.STAGING));
@@ -147,7 +148,7 @@ public final class MlopsCli {
                 embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
                 settings = settings.withServingUrl(embedded.url());
             }
-            return new PipelineApp(home, props, settings, listener(), out).runOnce(route);
+            return new PipelineApp(home, props, settings, listener(), out).runOnce(route, trigger);
         } finally {
             if (embedded != null) {
                 embedded.close();

@@ -4,6 +4,9 @@ import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.stage.BuildStage;
 import dev.camelmlops.stage.DeployStage;
 import dev.camelmlops.stage.VerifyStage;
+import dev.camelmlops.stage.RunExecutor;
+import dev.camelmlops.stage.StageTimer;
+import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.stage.PackageStage;
 import dev.camelmlops.stage.PipelineSettings;
 import dev.camelmlops.stage.TestStage;
@@ -13,9 +16,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.camel.CamelExecutionException;
-import org.apache.camel.Exchange;
-import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
@@ -40,28 +40,23 @@ public final class PipelineApp {
         this.out = out;
     }
 
-    /** Runs {@code direct:<route>} once; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
-    public int runOnce(String route) {
-        Main main = new Main();
-        main.configure().setName("camel-mlops");
-        main.configure().withRoutesIncludePattern("file:" + home.resolve("routes").toAbsolutePath() + "/*.yaml");
-        main.setOverrideProperties(properties);
-        bindStages(main);
+    /** Runs {@code direct:<route>} once as a run; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
+    public int runOnce(String route, String trigger) {
+        Main main = newMain();
         FailureCounter failures = new FailureCounter();
-        AtomicReference<Exchange> result = new AtomicReference<>();
-        long t0 = System.nanoTime();
+        StageTimer timer = new StageTimer();
+        AtomicReference<RunExecutor.Result> result = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport m) {
                 m.getCamelContext().getManagementStrategy().addEventNotifier(failures);
+                m.getCamelContext().addRoutePolicyFactory(timer);
             }
 
             @Override
             public void afterStart(BaseMainSupport m) {
                 try {
-                    result.set(m.getCamelContext().createProducerTemplate().send("direct:" + route, e -> {
-                        e.getMessage().setHeader("mlopsRunId", settings.runId());
-                    }));
+                    result.set(new RunExecutor(settings, ledger(), timer).execute(m.getCamelContext(), route, trigger));
                 } finally {
                     main.completed();
                 }
@@ -70,20 +65,31 @@ public final class PipelineApp {
         try {
             main.run();
         } catch (Exception e) {
-            out.println("FAILED: cannot start Camel: " + describe(e));
+            out.println("FAILED: cannot start Camel: " + RunExecutor.describe(e));
             return ExitCodes.FAILED;
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        Exchange ex = result.get();
-        if (ex == null || ex.isFailed() || failures.failures() > 0) {
-            String stage = ex == null ? route : String.valueOf(ex.getProperty(Exchange.FAILURE_ROUTE_ID, route, String.class));
-            Throwable cause = ex == null ? null : ex.getException();
-            out.printf(Locale.ROOT, "FAILED at stage %s after %.1f s: %s%n", stage, seconds,
-                    cause == null ? "see the log above" : describe(cause));
+        RunExecutor.Result r = result.get();
+        if (r == null || !r.succeeded() || failures.failures() > 0) {
+            out.printf(Locale.ROOT, "FAILED at stage %s after %.1f s: %s%n", r == null ? route : r.failedStage(),
+                    r == null ? 0.0 : r.seconds(), r == null || r.reason() == null ? "see the log above" : r.reason());
             return ExitCodes.FAILED;
         }
-        out.printf(Locale.ROOT, "OK: %s finished in %.1f s%n", route, seconds);
+        out.printf(Locale.ROOT, "OK: %s finished in %.1f s (run %s)%n", route, r.seconds(), r.runId());
         return ExitCodes.OK;
+    }
+
+    RunLedger ledger() {
+        return new RunLedger(settings.ledgerFile());
+    }
+
+    /** camel-main with the project's routes, the configuration and the stage beans. */
+    Main newMain() {
+        Main main = new Main();
+        main.configure().setName("camel-mlops");
+        main.configure().withRoutesIncludePattern("file:" + home.resolve("routes").toAbsolutePath() + "/*.yaml");
+        main.setOverrideProperties(properties);
+        bindStages(main);
+        return main;
     }
 
     private void bindStages(Main main) {
@@ -95,28 +101,4 @@ public final class PipelineApp {
         main.bind("verifyStage", new VerifyStage(settings));
     }
 
-    /**
-     * The message of the first exception that is not a Camel wrapper, followed by its root
-     * cause's when that says something more (e.g. why an SFTP write failed).
-     */
-    static String describe(Throwable t) {
-        Throwable c = t;
-        while ((c instanceof CamelExecutionException || c instanceof RuntimeCamelException
-                || c instanceof org.apache.camel.CamelExchangeException
-                || c instanceof java.lang.reflect.InvocationTargetException) && c.getCause() != null) {
-            c = c.getCause();
-        }
-        String msg = message(c);
-        Throwable root = c;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String rootMsg = message(root);
-        return root == c || msg.contains(rootMsg) ? msg : msg + " (" + rootMsg + ")";
-    }
-
-    private static String message(Throwable t) {
-        String msg = t.getMessage();
-        return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
-    }
 }

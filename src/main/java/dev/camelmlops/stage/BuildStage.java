@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.camel.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +34,7 @@ public class BuildStage {
         this.settings = settings;
     }
 
-    public String run() {
+    public String run(@Header(RunExecutor.RUN_ID) String runId) {
         WorkDir work = new WorkDir(settings.workDir());
         FashionMnistFiles files = locator().locate();
         IdxReader reader = IdxReader.fashionMnist();
@@ -53,7 +54,8 @@ public class BuildStage {
                 files.trainImages().getParent().toAbsolutePath().toString(), inputs,
                 DataManifest.Split.of(train), DataManifest.Split.of(test), outputs);
         Json.write(prepared.manifest(), manifest);
-        Json.write(work.runInfo(), new RunInfo(settings.runId(), Instant.now().toString(), settings.gitCommit()));
+        Json.write(work.runInfo(), new RunInfo(runId != null ? runId : settings.runId(), Instant.now().toString(),
+                settings.gitCommit()));
         String summary = String.format("build: %d train + %d test images validated in %.2f s from %s -> %s",
                 train.size(), test.size(), readSeconds, manifest.source(), work.data());
         LOG.info(summary);
@@ -72,7 +74,8 @@ public class BuildStage {
         try {
             Files.createDirectories(work.root());
             for (Path p : List.of(work.data(), work.checkpoint().getParent(), work.evaluation().getParent(),
-                    work.junitReport().getParent().getParent(), work.packages())) {
+                    work.junitReport().getParent().getParent(), work.packages(), work.root().resolve("deploy.json"),
+                    work.root().resolve("verify.json"), work.root().resolve("baseline"))) {
                 FileTrees.deleteRecursively(p);
             }
         } catch (IOException e) {

@@ -35,6 +35,7 @@ public record PipelineSettings(
         int keepVersions,
         Serving serving,
         Verify verify,
+        Path ledgerFile,
         String runId,
         String gitCommit) {
 
@@ -53,7 +54,7 @@ public record PipelineSettings(
                 serving.threads(), serving.maxRequestBytes());
         return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
-                runId, gitCommit);
+                ledgerFile, runId, gitCommit);
     }
 
     /** Reads the settings; {@code property} returns null for an unset key. */
@@ -124,6 +125,7 @@ public record PipelineSettings(
                 keep,
                 serving,
                 verify,
+                r.get("ledger.file", "var/ledger/runs.jsonl", Path::of),
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));
     }

@@ -1,0 +1,165 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.registry.Json;
+import dev.camelmlops.registry.RunIds;
+import dev.camelmlops.registry.RunLedger;
+import dev.camelmlops.registry.WorkDir;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelExecutionException;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.RuntimeCamelException;
+
+/**
+ * Runs one route as a run: sends one exchange with a new run id, then appends the run to the
+ * ledger (trigger, times, per-stage seconds, data hashes, parameters, metrics, version, outcome
+ * and reason), whatever the outcome.
+ */
+public final class RunExecutor {
+    public static final String RUN_ID = "mlopsRunId";
+    public static final String TRIGGER = "mlopsTrigger";
+
+    private final PipelineSettings settings;
+    private final RunLedger ledger;
+    private final StageTimer timer;
+
+    public RunExecutor(PipelineSettings settings, RunLedger ledger, StageTimer timer) {
+        this.settings = settings;
+        this.ledger = ledger;
+        this.timer = timer;
+    }
+
+    /** What a run came to. */
+    public record Result(String runId, boolean succeeded, String failedStage, String reason, double seconds) {
+    }
+
+    public Result execute(CamelContext context, String route, String trigger) {
+        String id = settings.runId() != null && "cli".equals(trigger) ? settings.runId() : RunIds.next();
+        Instant start = Instant.now();
+        Map<String, Object> started = new LinkedHashMap<>();
+        started.put("event", "started");
+        started.put("id", id);
+        started.put("trigger", trigger);
+        started.put("route", route);
+        started.put("started", start.toString());
+        ledger.append(started);
+
+        ProducerTemplate template = context.createProducerTemplate();
+        Exchange ex;
+        try {
+            ex = template.send("direct:" + route, e -> {
+                e.getIn().setHeader(RUN_ID, id);
+                e.getIn().setHeader(TRIGGER, trigger);
+            });
+        } finally {
+            template.stop();
+        }
+        Instant end = Instant.now();
+        boolean ok = !ex.isFailed();
+        String stage = ok ? null : ex.getProperty(Exchange.FAILURE_ROUTE_ID, route, String.class);
+        String reason = ok ? null : ex.getException() == null ? "failed" : describe(ex.getException());
+        double seconds = Duration.between(start, end).toMillis() / 1000.0;
+
+        Map<String, Object> finished = new LinkedHashMap<>();
+        finished.put("event", "finished");
+        finished.put("id", id);
+        finished.put("trigger", trigger);
+        finished.put("route", route);
+        finished.put("started", start.toString());
+        finished.put("ended", end.toString());
+        finished.put("seconds", seconds);
+        finished.put("stageSeconds", timer.take(ex.getExchangeId()));
+        finished.putAll(summary(new WorkDir(settings.workDir()), "cli-stage".equals(trigger) ? null : id));
+        finished.put("outcome", ok ? "succeeded" : "failed");
+        if (!ok) {
+            finished.put("failedStage", stage);
+            finished.put("reason", reason);
+        }
+        ledger.append(finished);
+        return new Result(id, ok, stage, reason, seconds);
+    }
+
+    /**
+     * Data hashes, parameters, metrics and version from the work folder when they belong to run
+     * {@code runId}; with {@code runId} null (a single stage run, as CircleCI jobs do), whatever
+     * the work folder's run has produced so far, with that run's id as {@code pipelineRunId}.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> summary(WorkDir work, String runId) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        Path runInfo = work.runInfo();
+        if (!Files.isRegularFile(runInfo)) {
+            return s;
+        }
+        Object workRun = Json.read(runInfo, Map.class).get("runId");
+        if (runId == null) {
+            s.put("pipelineRunId", workRun);
+        } else if (!runId.equals(workRun)) {
+            return s;
+        }
+        Path dataManifest = work.data().resolve("data-manifest.json");
+        if (Files.isRegularFile(dataManifest)) {
+            Map<String, Object> m = Json.read(dataManifest, Map.class);
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("inputs", m.get("inputs"));
+            data.put("batches", m.get("batches"));
+            data.put("trainImages", ((Map<String, Object>) m.get("train")).get("count"));
+            s.put("data", data);
+        }
+        if (Files.isRegularFile(work.history())) {
+            Map<String, Object> h = Json.read(work.history(), Map.class);
+            Map<String, Object> params = new LinkedHashMap<>(h);
+            params.remove("history");
+            s.put("params", params);
+        }
+        if (Files.isRegularFile(work.evaluation())) {
+            Map<String, Object> e = Json.read(work.evaluation(), Map.class);
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            metrics.put("accuracy", e.get("accuracy"));
+            metrics.put("loss", e.get("loss"));
+            if (e.containsKey("baseline")) {
+                metrics.put("baseline", e.get("baseline"));
+            }
+            metrics.put("gates", e.get("gates"));
+            s.put("metrics", metrics);
+        }
+        Path deploy = work.root().resolve("deploy.json");
+        if (Files.isRegularFile(deploy)) {
+            s.put("version", Json.read(deploy, Map.class).get("version"));
+        } else if (Files.isDirectory(work.packages())) {
+            dev.camelmlops.registry.ModelVersions.newest(work.packages()).ifPresent(v -> s.put("packagedVersion", v));
+        }
+        return s;
+    }
+
+    /**
+     * The message of the first exception that is not a Camel wrapper, followed by its root
+     * cause's when that says something more (e.g. why an SFTP write failed).
+     */
+    public static String describe(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof CamelExecutionException || c instanceof RuntimeCamelException
+                || c instanceof org.apache.camel.CamelExchangeException
+                || c instanceof java.lang.reflect.InvocationTargetException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        String msg = message(c);
+        Throwable root = c;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String rootMsg = message(root);
+        return root == c || msg.contains(rootMsg) ? msg : msg + " (" + rootMsg + ")";
+    }
+
+    private static String message(Throwable t) {
+        String msg = t.getMessage();
+        return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
+    }
+}
