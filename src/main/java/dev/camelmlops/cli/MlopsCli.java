@@ -32,7 +32,8 @@ import picocli.CommandLine.ScopeType;
                 "",
                 "Configuration: config/application.properties, overridden by a .env file in the working",
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
-        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, ServeCommand.class, HistoryCommand.class,
+        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, ServeCommand.class,
+                HistoryCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {
     static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify");
@@ -95,6 +96,21 @@ public final class MlopsCli {
         }
     }
 
+    @Command(name = "retrain", mixinStandardHelpOptions = true,
+            description = {"Retrain once and exit: warm start from the deployed model with the pending new",
+                    "batches (from the inbox) plus a replay of the base training data, then test (the",
+                    "candidate must not be worse than the deployed model), package, deploy, verify.",
+                    "Exit code 1 when the candidate is rejected or any stage fails."})
+    static final class Retrain implements Callable<Integer> {
+        @ParentCommand
+        MlopsCli parent;
+
+        @Override
+        public Integer call() {
+            return parent.runRoute("retrain", "cli");
+        }
+    }
+
     @Command(name = "stage", mixinStandardHelpOptions = true,
             description = {"Run one stage against the work folder (work.dir) and exit, as a CircleCI job does.",
                     "A stage reads what the previous stage wrote there:",
@@ -144,11 +160,12 @@ public final class MlopsCli {
         EmbeddedServing embedded = null;
         try {
             if (settings.serving().url().isEmpty() && !settings.target().remote()
-                    && List.of("pipeline", "deploy", "verify").contains(route)) {
+                    && List.of("pipeline", "deploy", "verify", "retrain").contains(route)) {
                 embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
                 settings = settings.withServingUrl(embedded.url());
             }
-            return new PipelineApp(home, props, settings, listener(), out).runOnce(route, trigger);
+            PipelineApp app = new PipelineApp(home, props, settings, listener(), out);
+            return "retrain".equals(route) ? app.retrainOnce(trigger) : app.runOnce(route, trigger);
         } finally {
             if (embedded != null) {
                 embedded.close();

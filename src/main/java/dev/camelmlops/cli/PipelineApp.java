@@ -1,7 +1,10 @@
 package dev.camelmlops.cli;
 
 import dev.camelmlops.model.TrainingListener;
+import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.stage.BuildStage;
+import dev.camelmlops.stage.RetrainRunner;
+import dev.camelmlops.stage.RetrainStage;
 import dev.camelmlops.stage.DeployStage;
 import dev.camelmlops.stage.VerifyStage;
 import dev.camelmlops.stage.RunExecutor;
@@ -42,6 +45,21 @@ public final class PipelineApp {
 
     /** Runs {@code direct:<route>} once as a run; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
     public int runOnce(String route, String trigger) {
+        return runOnce(route, (context, timer) -> new RunExecutor(settings, ledger(), timer)
+                .execute(context, route, trigger));
+    }
+
+    /** One retrain run (its claimed batches are used up or, if abandoned, released). */
+    public int retrainOnce(String trigger) {
+        return runOnce("retrain", (context, timer) -> new RetrainRunner(new RunExecutor(settings, ledger(), timer),
+                batchStore()).run(context, trigger));
+    }
+
+    interface RunAction {
+        RunExecutor.Result run(org.apache.camel.CamelContext context, StageTimer timer);
+    }
+
+    private int runOnce(String route, RunAction action) {
         Main main = newMain();
         FailureCounter failures = new FailureCounter();
         StageTimer timer = new StageTimer();
@@ -56,7 +74,7 @@ public final class PipelineApp {
             @Override
             public void afterStart(BaseMainSupport m) {
                 try {
-                    result.set(new RunExecutor(settings, ledger(), timer).execute(m.getCamelContext(), route, trigger));
+                    result.set(action.run(m.getCamelContext(), timer));
                 } finally {
                     main.completed();
                 }
@@ -78,6 +96,10 @@ public final class PipelineApp {
         return ExitCodes.OK;
     }
 
+    BatchStore batchStore() {
+        return new BatchStore(settings.retrain().batchDir());
+    }
+
     RunLedger ledger() {
         return new RunLedger(settings.ledgerFile());
     }
@@ -93,7 +115,9 @@ public final class PipelineApp {
     }
 
     private void bindStages(Main main) {
-        main.bind("buildStage", new BuildStage(settings));
+        BuildStage build = new BuildStage(settings);
+        main.bind("buildStage", build);
+        main.bind("retrainStage", new RetrainStage(settings, build, batchStore()));
         main.bind("trainStage", new TrainStage(settings, listener));
         main.bind("testStage", new TestStage(settings));
         main.bind("packageStage", new PackageStage(settings));

@@ -12,7 +12,13 @@ public record DataManifest(
         List<FileEntry> inputs,
         Split train,
         Split test,
-        List<FileEntry> prepared) {
+        List<FileEntry> prepared,
+        List<BatchEntry> batches,
+        double replayFraction) {
+
+    /** A new batch in a retrain's training data. */
+    public record BatchEntry(String sha256, int images) {
+    }
 
     public record FileEntry(String name, String sha256, long bytes) {
     }

@@ -74,6 +74,47 @@ public final class Dataset {
         }
     }
 
+    /** All images of the given datasets, in order. */
+    public static Dataset concat(java.util.List<Dataset> parts) {
+        int n = 0;
+        for (Dataset d : parts) {
+            n += d.size();
+        }
+        byte[] p = new byte[n * 784];
+        byte[] l = new byte[n];
+        int at = 0;
+        for (Dataset d : parts) {
+            System.arraycopy(d.pixels, 0, p, at * 784, d.pixels.length);
+            System.arraycopy(d.labels, 0, l, at, d.labels.length);
+            at += d.size();
+        }
+        return new Dataset(p, l, 28, 28);
+    }
+
+    /** A random sample of {@code fraction} of the images (seeded; without repetition). */
+    public Dataset sample(double fraction, long seed) {
+        int n = (int) Math.round(size() * Math.max(0, Math.min(1, fraction)));
+        int[] idx = new int[size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            int j = i + r.nextInt(idx.length - i);
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        int size = imageSize();
+        byte[] p = new byte[n * size];
+        byte[] l = new byte[n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(pixels, idx[i] * size, p, i * size, size);
+            l[i] = labels[idx[i]];
+        }
+        return new Dataset(p, l, rows, cols);
+    }
+
     /** The first {@code n} images (or all, if fewer). */
     public Dataset head(int n) {
         if (n >= size()) {

@@ -11,6 +11,8 @@ public final class PreparedData {
     public static final String TRAIN_LABELS = "train-labels.idx";
     public static final String TEST_IMAGES = "test-images.idx";
     public static final String TEST_LABELS = "test-labels.idx";
+    public static final String NEW_IMAGES = "new-images.idx";
+    public static final String NEW_LABELS = "new-labels.idx";
     public static final String MANIFEST = "data-manifest.json";
 
     private final Path dir;
@@ -36,6 +38,20 @@ public final class PreparedData {
         IdxWriter.writeLabels(file(TRAIN_LABELS), train.labels());
         IdxWriter.writeImages(file(TEST_IMAGES), test.pixels(), test.rows(), test.cols());
         IdxWriter.writeLabels(file(TEST_LABELS), test.labels());
+    }
+
+    /** Keeps the new batches (also part of the train split) apart, for the new-data check. */
+    public void writeNew(Dataset fresh) {
+        IdxWriter.writeImages(file(NEW_IMAGES), fresh.pixels(), fresh.rows(), fresh.cols());
+        IdxWriter.writeLabels(file(NEW_LABELS), fresh.labels());
+    }
+
+    /** The new batches of a retrain, if this is one. */
+    public java.util.Optional<Dataset> readNew() {
+        if (!file(NEW_IMAGES).toFile().isFile()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(read(NEW_IMAGES, NEW_LABELS));
     }
 
     public Dataset readTrain() {

@@ -89,6 +89,23 @@ public final class LocalModelStore implements ModelStore {
     }
 
     @Override
+    public void download(String dir, Path target) {
+        Path from = resolve(dir);
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = target.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } catch (IOException e) {
+            throw new DeployException("cannot copy " + from + " to " + target + ": " + e, e);
+        }
+    }
+
+    @Override
     public String describe() {
         return root.toString();
     }

@@ -22,6 +22,9 @@ public interface ModelStore extends AutoCloseable {
     /** Deletes {@code dir} and everything under it; nothing when it does not exist. */
     void deleteTree(String dir);
 
+    /** Copies the tree {@code dir} of the store into the local folder {@code target} (created). */
+    void download(String dir, java.nio.file.Path target);
+
     /** Where this store is, for messages (never contains credentials). */
     String describe();
 

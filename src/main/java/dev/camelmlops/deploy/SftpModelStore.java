@@ -148,6 +148,20 @@ public final class SftpModelStore implements ModelStore {
     }
 
     @Override
+    public void download(String dir, java.nio.file.Path target) {
+        for (Map.Entry<String, Long> f : fileSizes(dir).entrySet()) {
+            java.nio.file.Path t = target.resolve(f.getKey());
+            try {
+                java.nio.file.Files.createDirectories(t.getParent());
+                sftp.get(path(dir) + "/" + f.getKey(), t.toString());
+            } catch (java.io.IOException | SftpException e) {
+                throw new DeployException("cannot download " + path(dir) + "/" + f.getKey() + " from " + describe()
+                        + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
     public String describe() {
         return "sftp://" + settings.username() + "@" + settings.host() + ":" + settings.port() + "/" + root;
     }

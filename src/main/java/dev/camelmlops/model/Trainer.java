@@ -38,8 +38,7 @@ public final class Trainer {
         long start = System.nanoTime();
         long totalSteps = (long) steps * params.epochs();
         long globalStep = 0;
-        boolean feedRate = params.schedule() != LearningRateSchedule.CONSTANT
-                && model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
+        boolean feedRate = model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
         try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
              BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null;
              TFloat32 rate = TFloat32.scalarOf(params.learningRate())) {
@@ -98,7 +97,7 @@ public final class Trainer {
         double seconds = (System.nanoTime() - start) / 1e9;
         double trainingOnly = epochs.stream().mapToDouble(TrainingHistory.Epoch::seconds).sum();
         return new TrainingHistory(params.architecture().id(), params.epochs(), batch, params.learningRate(),
-                feedRate ? params.schedule().id() : LearningRateSchedule.CONSTANT.id(), params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
+                params.schedule().id(), params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
     }
 
     private static void shuffle(int[] a, SplittableRandom random) {

@@ -41,6 +41,11 @@ public record WorkDir(Path root) {
         return root.resolve("test-results").resolve("quality-gate").resolve("junit.xml");
     }
 
+    /** The deployed model a retrain starts from and is compared with. */
+    public Path baseline() {
+        return root.resolve("baseline");
+    }
+
     public Path packages() {
         return root.resolve("package");
     }

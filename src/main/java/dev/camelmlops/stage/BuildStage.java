@@ -1,5 +1,6 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.DataManifest;
 import dev.camelmlops.data.DatasetDownloader;
 import dev.camelmlops.data.Dataset;
@@ -35,29 +36,53 @@ public class BuildStage {
     }
 
     public String run(@Header(RunExecutor.RUN_ID) String runId) {
+        return build(runId, List.of(), 1.0);
+    }
+
+    /**
+     * Validates the base data and writes the prepared splits: the train split is {@code batches}
+     * followed by a seeded sample of {@code replay} of the base train split; the test split is
+     * the base test split (so models are always compared on the same images).
+     */
+    String build(String runId, List<BatchStore.Batch> batches, double replay) {
         WorkDir work = new WorkDir(settings.workDir());
         FashionMnistFiles files = locator().locate();
         IdxReader reader = IdxReader.fashionMnist();
         long t0 = System.nanoTime();
-        Dataset train = reader.read(files.trainImages(), files.trainLabels());
+        Dataset baseTrain = reader.read(files.trainImages(), files.trainLabels());
         Dataset test = reader.read(files.testImages(), files.testLabels());
+        List<Dataset> fresh = new ArrayList<>();
+        List<DataManifest.BatchEntry> batchEntries = new ArrayList<>();
+        for (BatchStore.Batch b : batches) {
+            Dataset d = b.read();
+            fresh.add(d);
+            batchEntries.add(new DataManifest.BatchEntry(b.sha256(), d.size()));
+        }
+        Dataset newData = Dataset.concat(fresh);
+        List<Dataset> parts = new ArrayList<>(fresh);
+        parts.add(replay >= 1.0 ? baseTrain : baseTrain.sample(replay, settings.training().seed()));
+        Dataset train = parts.size() == 1 ? parts.get(0) : Dataset.concat(parts);
         double readSeconds = (System.nanoTime() - t0) / 1e9;
 
         resetWorkDir(work);
         PreparedData prepared = new PreparedData(work.data());
         prepared.write(train, test);
+        if (!batches.isEmpty()) {
+            prepared.writeNew(newData);
+        }
         List<DataManifest.FileEntry> inputs = entries(files.all());
         List<DataManifest.FileEntry> outputs = entries(List.of(
                 prepared.file(PreparedData.TRAIN_IMAGES), prepared.file(PreparedData.TRAIN_LABELS),
                 prepared.file(PreparedData.TEST_IMAGES), prepared.file(PreparedData.TEST_LABELS)));
         DataManifest manifest = new DataManifest(Instant.now().toString(),
                 files.trainImages().getParent().toAbsolutePath().toString(), inputs,
-                DataManifest.Split.of(train), DataManifest.Split.of(test), outputs);
+                DataManifest.Split.of(train), DataManifest.Split.of(test), outputs, batchEntries, replay);
         Json.write(prepared.manifest(), manifest);
         Json.write(work.runInfo(), new RunInfo(runId != null ? runId : settings.runId(), Instant.now().toString(),
                 settings.gitCommit()));
-        String summary = String.format("build: %d train + %d test images validated in %.2f s from %s -> %s",
-                train.size(), test.size(), readSeconds, manifest.source(), work.data());
+        String summary = String.format("build: %d train images (%d new in %d batches) + %d test images validated in"
+                        + " %.2f s from %s -> %s", train.size(), newData.size(), batches.size(), test.size(),
+                readSeconds, manifest.source(), work.data());
         LOG.info(summary);
         return summary;
     }

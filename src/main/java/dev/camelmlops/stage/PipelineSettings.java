@@ -35,6 +35,7 @@ public record PipelineSettings(
         int keepVersions,
         Serving serving,
         Verify verify,
+        Retrain retrain,
         Path ledgerFile,
         String runId,
         String gitCommit) {
@@ -42,6 +43,12 @@ public record PipelineSettings(
     /** The TF Serving REST API the verify stage probes, or the embedded server's settings. */
     public record Serving(Optional<String> url, String host, int port, Duration pollInterval, int threads,
                           long maxRequestBytes) {
+    }
+
+    /** How retraining works and what triggers it. */
+    public record Retrain(int epochs, float learningRate, double replayFraction, double maxRegression,
+                          double minNewDataAgreement, String cron, boolean onlyWithNewData, Path inboxDir,
+                          long inboxMaxBytes, Path batchDir) {
     }
 
     /** How the verify stage checks a deployed version. */
@@ -54,7 +61,7 @@ public record PipelineSettings(
                 serving.threads(), serving.maxRequestBytes());
         return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
-                ledgerFile, runId, gitCommit);
+                retrain, ledgerFile, runId, gitCommit);
     }
 
     /** Reads the settings; {@code property} returns null for an unset key. */
@@ -125,6 +132,17 @@ public record PipelineSettings(
                 keep,
                 serving,
                 verify,
+                new Retrain(
+                        r.get("retrain.epochs", "2", Integer::parseInt),
+                        r.get("retrain.learning-rate", "0.0005", Float::parseFloat),
+                        r.get("retrain.replay-fraction", "0.25", PipelineSettings::fraction),
+                        r.get("quality.max-regression", "0.0", PipelineSettings::fraction),
+                        r.get("quality.min-new-data-agreement", "0.3", PipelineSettings::fraction),
+                        r.get("retrain.cron", "", s -> s),
+                        r.get("retrain.only-with-new-data", "true", PipelineSettings::parseBoolean),
+                        r.get("inbox.dir", "inbox", Path::of),
+                        r.get("inbox.max-bytes", "104857600", Long::parseLong),
+                        r.get("retrain.batch-dir", "var/batches", Path::of)),
                 r.get("ledger.file", "var/ledger/runs.jsonl", Path::of),
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));
@@ -152,6 +170,14 @@ public record PipelineSettings(
                 strict,
                 r.get("DEPLOY_SERVER_PATH", "", s -> s),
                 r.get("deploy.timeout-seconds", "30", s -> Integer.parseInt(s) * 1000)));
+    }
+
+    static double fraction(String s) {
+        double d = Double.parseDouble(s);
+        if (!(d >= 0 && d <= 1)) {
+            throw new IllegalArgumentException("must be between 0 and 1");
+        }
+        return d;
     }
 
     static int port(String s) {

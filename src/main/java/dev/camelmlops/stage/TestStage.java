@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +43,17 @@ public class TestStage {
         try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
             ev = new Evaluator().evaluate(model, test);
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> baseline = null;
         List<GateResult> gates = gates(ev);
-        Json.write(work.evaluation(), document(ev, gates, seconds));
+        if (Files.isDirectory(work.baseline())) {
+            baseline = compareWithDeployed(work, test, ev, gates);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> doc = document(ev, gates, seconds);
+        if (baseline != null) {
+            doc.put("baseline", baseline);
+        }
+        Json.write(work.evaluation(), doc);
         JUnitReport.write(work.junitReport(), "quality-gate", gates, seconds);
         List<String> failed = gates.stream().filter(g -> !g.passed()).map(GateResult::message).toList();
         if (!failed.isEmpty()) {
@@ -54,6 +63,41 @@ public class TestStage {
                 ev.accuracy(), ev.loss(), ev.count(), gates.stream().map(GateResult::name).toList());
         LOG.info(summary);
         return summary;
+    }
+
+    /**
+     * Retrain gates, as the example's retrain job: the candidate must not be worse than the
+     * deployed model on the same test images (minus quality.max-regression); and the deployed
+     * model must agree with the new batches' labels at least quality.min-new-data-agreement of
+     * the time (a batch whose labels are shuffled independently of its images scores ~0.1).
+     */
+    private Map<String, Object> compareWithDeployed(WorkDir work, Dataset test, Evaluation candidate,
+                                                    List<GateResult> gates) {
+        Map<String, Object> b = new LinkedHashMap<>();
+        try (TrainedModel deployed = TrainedModel.load(work.baseline(), settings.training().threads())) {
+            Evaluation base = new Evaluator().evaluate(deployed, test);
+            b.put("accuracy", base.accuracy());
+            b.put("loss", base.loss());
+            double allowed = base.accuracy() - settings.retrain().maxRegression();
+            boolean ok = candidate.accuracy() >= allowed;
+            gates.add(new GateResult("not-worse-than-deployed", ok, String.format(Locale.ROOT,
+                    "candidate accuracy %.4f %s deployed model's %.4f%s", candidate.accuracy(),
+                    ok ? "is not worse than the" : "is worse than the", base.accuracy(),
+                    settings.retrain().maxRegression() > 0 ? String.format(Locale.ROOT,
+                            " minus quality.max-regression %.4f", settings.retrain().maxRegression()) : "")));
+            Optional<Dataset> fresh = new PreparedData(work.data()).readNew();
+            if (fresh.isPresent()) {
+                double agreement = new Evaluator().evaluate(deployed, fresh.get()).accuracy();
+                b.put("newDataAgreement", agreement);
+                b.put("newDataImages", fresh.get().size());
+                boolean agrees = agreement >= settings.retrain().minNewDataAgreement();
+                gates.add(new GateResult("new-data-labels", agrees, String.format(Locale.ROOT,
+                        "the deployed model agrees with %.4f of the %d new labels (quality.min-new-data-agreement"
+                                + " %.4f)%s", agreement, fresh.get().size(), settings.retrain().minNewDataAgreement(),
+                        agrees ? "" : ": the labels look unrelated to the images")));
+            }
+        }
+        return b;
     }
 
     List<GateResult> gates(Evaluation ev) {

@@ -53,6 +53,39 @@ public class TrainStage {
         return summary;
     }
 
+    /**
+     * Retrain: continues training the deployed model (work/baseline, a SavedModel with its train
+     * op and Adam state) on the prepared data, with retrain.epochs and retrain.learning-rate.
+     */
+    public String warmStart() {
+        WorkDir work = new WorkDir(settings.workDir());
+        PreparedData prepared = new PreparedData(work.data());
+        Dataset train = prepared.readTrain();
+        Dataset test = prepared.readTest();
+        TrainingParams base = settings.training();
+        TrainingParams p = new TrainingParams(base.architecture(), settings.retrain().epochs(), base.batchSize(),
+                settings.retrain().learningRate(), base.seed(), base.validateEachEpoch(), base.threads(),
+                dev.camelmlops.model.LearningRateSchedule.CONSTANT);
+        TrainingHistory history;
+        try (TrainedModel model = TrainedModel.load(work.baseline(), p.threads())) {
+            if (!model.trainable()) {
+                throw new StageFailedException("the deployed model in " + work.baseline()
+                        + " has no training op: it cannot be warm-started (retrain it with ./mlops run)");
+            }
+            LOG.info("train: warm start from {}, {} epochs, learning rate {}, {} images", work.baseline(), p.epochs(),
+                    p.learningRate(), train.size());
+            history = new Trainer().train(model, train, test, p, listener, true);
+            writeCheckpoint(model, work.checkpoint());
+        }
+        Json.write(work.history(), history);
+        TrainingHistory.Epoch last = history.history().get(history.history().size() - 1);
+        String summary = String.format("train (warm start): %d epochs in %.1f s, train accuracy %.4f%s",
+                history.epochs(), history.seconds(), last.accuracy(),
+                Double.isNaN(last.testAccuracy()) ? "" : String.format(", test accuracy %.4f", last.testAccuracy()));
+        LOG.info(summary);
+        return summary;
+    }
+
     private static void writeCheckpoint(TrainedModel model, Path checkpoint) {
         Path tmp = checkpoint.resolveSibling(".checkpoint-incoming");
         try {

@@ -1,0 +1,398 @@
+package dev.camelmlops.data;
+
+import java.io.BufferedReader;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+
+/**
+ * Reads a batch of new labelled images dropped into the inbox: a CSV with header
+ * {@code label,pixel1,...,pixel784} (integer pixels 0-255, the common Fashion-MNIST export), or a
+ * pair of IDX files (images + labels, plain or gzip) in a .zip or .tar.gz. Every defect is an
+ * {@link InvalidDataException} saying exactly what is wrong (line and column for CSV).
+ */
+public final class InboxParser {
+    static final int PIXELS = 784;
+    private final long maxBytes;
+
+    public InboxParser(long maxBytes) {
+        this.maxBytes = maxBytes;
+    }
+
+    public Dataset parse(Path file) {
+        String name = file.getFileName().toString();
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new InvalidDataException(file, "cannot be read: " + e);
+        }
+        if (size == 0) {
+            throw new InvalidDataException(name, "empty file", null);
+        }
+        if (size > maxBytes) {
+            throw new InvalidDataException(name, "file is " + size + " bytes, over the limit inbox.max-bytes = "
+                    + maxBytes, null);
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".csv")) {
+            return parseCsv(file, name);
+        }
+        if (lower.endsWith(".zip")) {
+            return parseArchive(file, name, false);
+        }
+        if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
+            return parseArchive(file, name, true);
+        }
+        throw new InvalidDataException(name, "unsupported file type: expected a .csv, a .zip or a .tar.gz", null);
+    }
+
+    // ---------------------------------------------------------------- CSV
+
+    Dataset parseCsv(Path file, String name) {
+        List<byte[]> rows = new ArrayList<>();
+        List<Byte> labels = new ArrayList<>();
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String header = in.readLine();
+            if (header == null || header.isBlank()) {
+                throw new InvalidDataException(name, "empty file", null);
+            }
+            header = header.strip();
+            if (header.startsWith("\uFEFF")) {
+                header = header.substring(1);
+            }
+            checkHeader(name, header);
+            String line;
+            int lineNo = 1;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] cols = line.strip().split(",", -1);
+                if (cols.length != PIXELS + 1) {
+                    throw new InvalidDataException(name, "line " + lineNo + ": expected " + (PIXELS + 1)
+                            + " columns (label + 784 pixels), found " + cols.length, null);
+                }
+                int label = integer(name, lineNo, 1, "label", cols[0]);
+                if (label < 0 || label >= Dataset.CLASSES) {
+                    throw new InvalidDataException(name, "line " + lineNo + ", column 1 (label): " + label
+                            + " is outside 0-9", null);
+                }
+                byte[] px = new byte[PIXELS];
+                for (int c = 1; c <= PIXELS; c++) {
+                    int v = integer(name, lineNo, c + 1, "pixel" + c, cols[c]);
+                    if (v < 0 || v > 255) {
+                        throw new InvalidDataException(name, "line " + lineNo + ", column " + (c + 1) + " (pixel" + c
+                                + "): " + v + " is outside 0-255", null);
+                    }
+                    px[c - 1] = (byte) v;
+                }
+                rows.add(px);
+                labels.add((byte) label);
+            }
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new InvalidDataException(name, "not a text file (invalid UTF-8)", e);
+        } catch (IOException e) {
+            throw new InvalidDataException(name, "cannot be read: " + e, e);
+        }
+        if (rows.isEmpty()) {
+            throw new InvalidDataException(name, "no data rows after the header", null);
+        }
+        byte[] pixels = new byte[rows.size() * PIXELS];
+        byte[] l = new byte[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i), 0, pixels, i * PIXELS, PIXELS);
+            l[i] = labels.get(i);
+        }
+        return new Dataset(pixels, l, 28, 28);
+    }
+
+    private static void checkHeader(String name, String header) {
+        String[] cols = header.split(",", -1);
+        if (cols.length != PIXELS + 1) {
+            throw new InvalidDataException(name, "line 1: wrong header: expected 785 columns 'label,pixel1,...,pixel784',"
+                    + " found " + cols.length + " ('" + abbreviate(header) + "')", null);
+        }
+        for (int c = 0; c < cols.length; c++) {
+            String expected = c == 0 ? "label" : "pixel" + c;
+            if (!expected.equals(cols[c].strip())) {
+                throw new InvalidDataException(name, "line 1, column " + (c + 1) + ": wrong header: expected '"
+                        + expected + "', found '" + abbreviate(cols[c]) + "'", null);
+            }
+        }
+    }
+
+    private static int integer(String name, int line, int column, String what, String text) {
+        String t = text.strip();
+        try {
+            return Integer.parseInt(t);
+        } catch (NumberFormatException e) {
+            throw new InvalidDataException(name, "line " + line + ", column " + column + " (" + what + "): '"
+                    + abbreviate(t) + "' is not an integer", null);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 30 ? s.substring(0, 30) + "..." : s;
+    }
+
+    // ---------------------------------------------------------------- archives
+
+    Dataset parseArchive(Path file, String name, boolean tar) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("mlops-inbox-");
+            List<Member> members = tar ? untar(file, name, dir) : unzip(file, name, dir);
+            Member images = null;
+            Member labels = null;
+            for (Member m : members) {
+                int magic = magic(m, name);
+                if (magic == IdxReader.IMAGES_MAGIC && images == null) {
+                    images = m;
+                } else if (magic == IdxReader.LABELS_MAGIC && labels == null) {
+                    labels = m;
+                } else {
+                    throw new InvalidDataException(name + "!" + m.name, "unexpected member (IDX magic " + magic
+                            + "): the archive must hold exactly one images file (magic 2051) and one labels file"
+                            + " (magic 2049)", null);
+                }
+            }
+            if (images == null || labels == null) {
+                throw new InvalidDataException(name, "archive member missing: no " + (images == null
+                        ? "images file (IDX magic 2051)" : "labels file (IDX magic 2049)") + " among "
+                        + members.stream().map(m -> m.name).toList(), null);
+            }
+            try {
+                return IdxReader.fashionMnist().read(images.path, labels.path);
+            } catch (InvalidDataException e) {
+                String member = e.file().equals(images.path.toString()) ? images.name
+                        : e.file().equals(labels.path.toString()) ? labels.name : "?";
+                String defect = e.defect().replace(images.path.getFileName().toString(), images.name)
+                        .replace(labels.path.getFileName().toString(), labels.name);
+                throw new InvalidDataException(name + "!" + member, defect, e);
+            }
+        } catch (IOException e) {
+            throw new InvalidDataException(name, "cannot be read: " + e.getMessage(), e);
+        } finally {
+            if (dir != null) {
+                deleteQuietly(dir);
+            }
+        }
+    }
+
+    private record Member(String name, Path path) {
+    }
+
+    private int magic(Member m, String archive) {
+        try (InputStream raw = Files.newInputStream(m.path)) {
+            byte[] head = raw.readNBytes(2);
+            InputStream in = Files.newInputStream(m.path);
+            if (head.length == 2 && (head[0] & 0xFF) == 0x1f && (head[1] & 0xFF) == 0x8b) {
+                in = new GZIPInputStream(in);
+            }
+            try (InputStream s = in) {
+                byte[] b = s.readNBytes(4);
+                if (b.length < 4) {
+                    throw new InvalidDataException(archive + "!" + m.name, "truncated: shorter than an IDX header", null);
+                }
+                return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+            }
+        } catch (ZipException | EOFException e) {
+            throw new InvalidDataException(archive + "!" + m.name, "truncated or corrupt gzip data: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new InvalidDataException(archive + "!" + m.name, "cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Rejects absolute names and any '..' segment: an archive must not reach outside itself. */
+    static void checkEntryName(String archive, String entry) {
+        String n = entry.replace('\\', '/');
+        if (n.startsWith("/") || n.matches("^[A-Za-z]:.*")) {
+            throw new InvalidDataException(archive, "archive entry '" + entry + "' has an absolute path (rejected)", null);
+        }
+        for (String seg : n.split("/")) {
+            if (seg.equals("..")) {
+                throw new InvalidDataException(archive, "archive entry '" + entry
+                        + "' escapes the archive with '..' (path traversal, rejected)", null);
+            }
+        }
+    }
+
+    private List<Member> unzip(Path file, String name, Path dir) throws IOException {
+        List<Member> members = new ArrayList<>();
+        long total = 0;
+        try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
+            ZipEntry e;
+            while ((e = zip.getNextEntry()) != null) {
+                checkEntryName(name, e.getName());
+                if (e.isDirectory()) {
+                    continue;
+                }
+                Path out = dir.resolve("member-" + members.size());
+                total += copyBounded(zip, out, maxBytes - total, name);
+                members.add(new Member(e.getName(), out));
+            }
+        } catch (ZipException e) {
+            throw new InvalidDataException(name, "corrupt zip archive: " + e.getMessage(), e);
+        } catch (EOFException e) {
+            throw new InvalidDataException(name, "truncated zip archive", e);
+        }
+        if (members.isEmpty()) {
+            throw new InvalidDataException(name, "not a zip archive, or an empty one", null);
+        }
+        return members;
+    }
+
+    private List<Member> untar(Path file, String name, Path dir) throws IOException {
+        List<Member> members = new ArrayList<>();
+        long total = 0;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16)) {
+            byte[] header = new byte[512];
+            while (true) {
+                int n = in.readNBytes(header, 0, 512);
+                if (n == 0) {
+                    break;
+                }
+                if (n < 512) {
+                    throw new InvalidDataException(name, "truncated tar archive (partial header)", null);
+                }
+                if (allZero(header)) {
+                    break;
+                }
+                String entry = cString(header, 0, 100);
+                String prefix = cString(header, 345, 155);
+                if (!prefix.isEmpty()) {
+                    entry = prefix + "/" + entry;
+                }
+                long size = octal(header, 124, 12, name);
+                char type = (char) header[156];
+                checkEntryName(name, entry);
+                long padded = (size + 511) / 512 * 512;
+                if (type == '0' || type == '\0') {
+                    Path out = dir.resolve("member-" + members.size());
+                    long copied = copyBounded(new BoundedStream(in, size), out, maxBytes - total, name);
+                    if (copied < size) {
+                        throw new InvalidDataException(name, "truncated tar archive: member '" + entry + "' declares "
+                                + size + " bytes, " + copied + " present", null);
+                    }
+                    total += copied;
+                    in.skipNBytes(padded - size);
+                    members.add(new Member(entry, out));
+                } else if (type == '5') {
+                    in.skipNBytes(padded);
+                } else {
+                    throw new InvalidDataException(name, "tar entry '" + entry + "' is not a regular file (type '"
+                            + type + "'): links and special files are rejected", null);
+                }
+            }
+        } catch (ZipException e) {
+            throw new InvalidDataException(name, "corrupt gzip data: " + e.getMessage(), e);
+        } catch (EOFException e) {
+            throw new InvalidDataException(name, "truncated: the gzip stream ends early", e);
+        }
+        if (members.isEmpty()) {
+            throw new InvalidDataException(name, "empty tar archive", null);
+        }
+        return members;
+    }
+
+    private static boolean allZero(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String cString(byte[] b, int off, int len) {
+        int end = off;
+        while (end < off + len && b[end] != 0) {
+            end++;
+        }
+        return new String(b, off, end - off, StandardCharsets.UTF_8).strip();
+    }
+
+    private static long octal(byte[] b, int off, int len, String archive) {
+        String s = cString(b, off, len).strip();
+        try {
+            return s.isEmpty() ? 0 : Long.parseLong(s, 8);
+        } catch (NumberFormatException e) {
+            throw new InvalidDataException(archive, "corrupt tar header (size '" + s + "')", e);
+        }
+    }
+
+    /** Copies at most {@code limit} bytes; more is a size violation. */
+    private long copyBounded(InputStream in, Path out, long limit, String archive) throws IOException {
+        long n = 0;
+        byte[] buf = new byte[1 << 16];
+        try (OutputStream os = Files.newOutputStream(out)) {
+            int r;
+            while ((r = in.read(buf)) > 0) {
+                n += r;
+                if (n > limit) {
+                    throw new InvalidDataException(archive, "unpacks to more than inbox.max-bytes = " + maxBytes
+                            + " bytes (rejected)", null);
+                }
+                os.write(buf, 0, r);
+            }
+        }
+        return n;
+    }
+
+    private static final class BoundedStream extends InputStream {
+        private final InputStream in;
+        private long left;
+
+        BoundedStream(InputStream in, long size) {
+            this.in = in;
+            this.left = size;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = in.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int r = in.read(b, off, (int) Math.min(len, left));
+            if (r > 0) {
+                left -= r;
+            }
+            return r;
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // temporary files; the OS cleans up eventually
+        }
+    }
+}
