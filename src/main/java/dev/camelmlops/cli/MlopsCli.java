@@ -32,7 +32,8 @@ import picocli.CommandLine.ScopeType;
                 "",
                 "Configuration: config/application.properties, overridden by a .env file in the working",
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
-        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, ServeCommand.class,
+        subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
+                ServeCommand.class,
                 HistoryCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {
@@ -154,8 +155,7 @@ public final class MlopsCli {
     int runRoute(String route, String trigger) {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
-        props.setProperty("mlops.staging-endpoint", settings.target().endpointUri(DeployTarget.STAGING));
-        props.setProperty("mlops.prod-endpoint", settings.target().endpointUri(DeployTarget.PROD));
+        derive(props, settings, false);
         warnAboutInsecureSettings(settings);
         EmbeddedServing embedded = null;
         try {
@@ -170,6 +170,58 @@ public final class MlopsCli {
             if (embedded != null) {
                 embedded.close();
             }
+        }
+    }
+
+    /** Properties the routes use that follow from the configuration. */
+    static void derive(Properties props, PipelineSettings settings, boolean watch) {
+        props.setProperty("mlops.staging-endpoint", settings.target().endpointUri(DeployTarget.STAGING));
+        props.setProperty("mlops.prod-endpoint", settings.target().endpointUri(DeployTarget.PROD));
+        props.setProperty("mlops.watch", Boolean.toString(watch));
+        boolean scheduled = watch && !settings.retrain().cron().isBlank();
+        props.setProperty("mlops.schedule-enabled", Boolean.toString(scheduled));
+        props.setProperty("mlops.schedule-cron", scheduled ? settings.retrain().cron().trim().replaceAll("\\s+", "+")
+                : "0+0+0+1+1+?+2099");
+    }
+
+    /** `mlops watch`: the long-running service. */
+    int watch() {
+        Properties props = configuration();
+        PipelineSettings settings = settings(props);
+        derive(props, settings, true);
+        warnAboutInsecureSettings(settings);
+        int healthPort;
+        try {
+            healthPort = Integer.parseInt(props.getProperty("watch.health-port", "8502").trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigurationException("watch.health-port: not a port number");
+        }
+        EmbeddedServing embedded = null;
+        try {
+            if (settings.serving().url().isEmpty() && !settings.target().remote()) {
+                embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
+                settings = settings.withServingUrl(embedded.url());
+            }
+            return new PipelineApp(home, props, settings, listener(), out).watch(healthPort);
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    @Command(name = "watch", mixinStandardHelpOptions = true,
+            description = {"Run as a service until SIGTERM / Ctrl-C: new files in the inbox (inbox.dir) and the",
+                    "schedule (retrain.cron) trigger retrains, one at a time (triggers during a run coalesce",
+                    "into one follow-up run); the embedded server serves the local prod folder unless",
+                    "serving.url is set; GET /health on watch.health-port reports the routes and the last run."})
+    static final class Watch implements Callable<Integer> {
+        @ParentCommand
+        MlopsCli parent;
+
+        @Override
+        public Integer call() {
+            return parent.watch();
         }
     }
 

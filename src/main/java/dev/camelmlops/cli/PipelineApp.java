@@ -3,6 +3,10 @@ package dev.camelmlops.cli;
 import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.stage.BuildStage;
+import dev.camelmlops.stage.InboxIntake;
+import dev.camelmlops.stage.LastRunHealthCheck;
+import dev.camelmlops.stage.RetrainCoordinator;
+import dev.camelmlops.stage.ShutdownSignal;
 import dev.camelmlops.stage.RetrainRunner;
 import dev.camelmlops.stage.RetrainStage;
 import dev.camelmlops.stage.DeployStage;
@@ -16,6 +20,7 @@ import dev.camelmlops.stage.TestStage;
 import dev.camelmlops.stage.TrainStage;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,11 +33,16 @@ import org.apache.camel.main.MainListenerSupport;
  * endpoint, stops, and turns the outcome into an exit code.
  */
 public final class PipelineApp {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PipelineApp.class);
     private final Path home;
     private final Properties properties;
     private final PipelineSettings settings;
     private final TrainingListener listener;
     private final PrintStream out;
+
+    private final StageTimer timer = new StageTimer();
+    private final ShutdownSignal shutdown = new ShutdownSignal();
+    private RetrainCoordinator coordinator;
 
     public PipelineApp(Path home, Properties properties, PipelineSettings settings, TrainingListener listener,
                        PrintStream out) {
@@ -45,24 +55,87 @@ public final class PipelineApp {
 
     /** Runs {@code direct:<route>} once as a run; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
     public int runOnce(String route, String trigger) {
-        return runOnce(route, (context, timer) -> new RunExecutor(settings, ledger(), timer)
-                .execute(context, route, trigger));
+        return runOnce(route, context -> new RunExecutor(settings, ledger(), timer).execute(context, route, trigger));
     }
 
     /** One retrain run (its claimed batches are used up or, if abandoned, released). */
     public int retrainOnce(String trigger) {
-        return runOnce("retrain", (context, timer) -> new RetrainRunner(new RunExecutor(settings, ledger(), timer),
-                batchStore()).run(context, trigger));
+        return runOnce("retrain", context -> retrainRunner().run(context, trigger));
     }
 
     interface RunAction {
-        RunExecutor.Result run(org.apache.camel.CamelContext context, StageTimer timer);
+        RunExecutor.Result run(org.apache.camel.CamelContext context);
+    }
+
+    private RetrainRunner retrainRunner() {
+        return new RetrainRunner(new RunExecutor(settings, ledger(), timer), batchStore());
+    }
+
+    /**
+     * The service: inbox and schedule routes started, retrains run by the coordinator, until the
+     * JVM is asked to stop (SIGTERM, Ctrl-C). A retrain in progress is then abandoned at its next
+     * training step (its batches go back to pending) or, past training, finishes.
+     */
+    public int watch(int healthPort) {
+        List<String> recovered = batchStore().recover();
+        if (!recovered.isEmpty()) {
+            LOG.warn("batches claimed by runs that never ended ({}) are pending again", recovered);
+        }
+        Main main = newMain();
+        AtomicReference<HealthEndpoint> health = new AtomicReference<>();
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport m) {
+                m.getCamelContext().addRoutePolicyFactory(timer);
+            }
+
+            @Override
+            public void afterStart(BaseMainSupport m) {
+                org.apache.camel.health.HealthCheckRegistry checks =
+                        org.apache.camel.health.HealthCheckRegistry.get(m.getCamelContext());
+                checks.register(new org.apache.camel.impl.health.RoutesHealthCheckRepository());
+                checks.register(new LastRunHealthCheck(ledger(), coordinator));
+                coordinator.start(m.getCamelContext());
+                coordinator.catchUp(java.time.Instant.now());
+                try {
+                    health.set(new HealthEndpoint(m.getCamelContext(), settings.serving().host(), healthPort));
+                    out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
+                            .isBlank() ? "" : " and the schedule '" + settings.retrain().cron() + "'")
+                            + "; health at http://" + settings.serving().host() + ":" + health.get().port()
+                            + "/health (Ctrl-C or SIGTERM to stop)");
+                } catch (java.io.IOException e) {
+                    LOG.error("cannot start the health endpoint on port {}: {}", healthPort, e.toString());
+                }
+            }
+
+            @Override
+            public void beforeStop(BaseMainSupport m) {
+                shutdown.raise();
+            }
+        });
+        try {
+            main.run();
+        } catch (Exception e) {
+            out.println("FAILED: " + RunExecutor.describe(e));
+            return ExitCodes.FAILED;
+        } finally {
+            shutdown.raise();
+            coordinator.close();
+            if (health.get() != null) {
+                health.get().close();
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    /** The coordinator of the last started context (tests drive triggers through it). */
+    RetrainCoordinator coordinator() {
+        return coordinator;
     }
 
     private int runOnce(String route, RunAction action) {
         Main main = newMain();
         FailureCounter failures = new FailureCounter();
-        StageTimer timer = new StageTimer();
         AtomicReference<RunExecutor.Result> result = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
@@ -74,7 +147,7 @@ public final class PipelineApp {
             @Override
             public void afterStart(BaseMainSupport m) {
                 try {
-                    result.set(action.run(m.getCamelContext(), timer));
+                    result.set(action.run(m.getCamelContext()));
                 } finally {
                     main.completed();
                 }
@@ -118,7 +191,10 @@ public final class PipelineApp {
         BuildStage build = new BuildStage(settings);
         main.bind("buildStage", build);
         main.bind("retrainStage", new RetrainStage(settings, build, batchStore()));
-        main.bind("trainStage", new TrainStage(settings, listener));
+        main.bind("trainStage", new TrainStage(settings, shutdown.guard(listener)));
+        coordinator = new RetrainCoordinator(settings, batchStore(), ledger(), retrainRunner());
+        main.bind("retrainCoordinator", coordinator);
+        main.bind("inboxIntake", new InboxIntake(settings, batchStore()));
         main.bind("testStage", new TestStage(settings));
         main.bind("packageStage", new PackageStage(settings));
         main.bind("deployStage", new DeployStage(settings));

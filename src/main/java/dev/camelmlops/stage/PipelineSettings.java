@@ -138,7 +138,12 @@ public record PipelineSettings(
                         r.get("retrain.replay-fraction", "0.25", PipelineSettings::fraction),
                         r.get("quality.max-regression", "0.0", PipelineSettings::fraction),
                         r.get("quality.min-new-data-agreement", "0.3", PipelineSettings::fraction),
-                        r.get("retrain.cron", "", s -> s),
+                        r.get("retrain.cron", "", s -> {
+                            if (!s.isBlank() && !org.quartz.CronExpression.isValidExpression(s.trim())) {
+                                throw new IllegalArgumentException("not a valid Quartz cron expression");
+                            }
+                            return s.trim();
+                        }),
                         r.get("retrain.only-with-new-data", "true", PipelineSettings::parseBoolean),
                         r.get("inbox.dir", "inbox", Path::of),
                         r.get("inbox.max-bytes", "104857600", Long::parseLong),

@@ -1,0 +1,80 @@
+package dev.camelmlops.stage;
+
+import dev.camelmlops.data.BatchStore;
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.InboxParser;
+import dev.camelmlops.data.InvalidDataException;
+import dev.camelmlops.data.Sha256;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes in one file from the inbox: checks its size, hashes its content, validates and stores it
+ * as a pending batch. A defect writes {@code .error/<name>.reason} with the exact problem and
+ * fails the exchange (the file consumer then moves the file to {@code .error/}); content seen
+ * before (pending, in a run, or used) is not taken twice.
+ */
+public class InboxIntake {
+    private static final Logger LOG = LoggerFactory.getLogger(InboxIntake.class);
+    /** Header: the name the file gets in .done/ or .error/ (unique, keeps the original name). */
+    public static final String ARCHIVE_NAME = "mlopsArchiveName";
+    /** Header: true when the file added a new pending batch. */
+    public static final String NEW_BATCH = "mlopsNewBatch";
+
+    private final PipelineSettings settings;
+    private final BatchStore batches;
+
+    public InboxIntake(PipelineSettings settings, BatchStore batches) {
+        this.settings = settings;
+        this.batches = batches;
+    }
+
+    public String receive(Exchange exchange) {
+        File file = exchange.getIn().getBody(File.class);
+        String name = file.getName();
+        String archived = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")) + "-" + name;
+        exchange.getIn().setHeader(ARCHIVE_NAME, archived);
+        exchange.getIn().setHeader(NEW_BATCH, false);
+        try {
+            long size = file.length();
+            if (size > settings.retrain().inboxMaxBytes()) {
+                throw new InvalidDataException(name, "file is " + size + " bytes, over the limit inbox.max-bytes = "
+                        + settings.retrain().inboxMaxBytes(), null);
+            }
+            String sha = Sha256.of(file.toPath());
+            if (batches.known(sha)) {
+                LOG.info("inbox: {} has the same content as an earlier batch ({}): not taken again", name, sha);
+                return "duplicate " + sha;
+            }
+            Dataset data = new InboxParser(settings.retrain().inboxMaxBytes()).parse(file.toPath());
+            if (batches.add(sha, data, name)) {
+                exchange.getIn().setHeader(NEW_BATCH, true);
+            }
+            LOG.info("inbox: {} accepted: {} labelled images, batch {}", name, data.size(), sha);
+            return "accepted " + sha;
+        } catch (InvalidDataException e) {
+            writeReason(file.toPath().getParent(), archived, e.getMessage());
+            LOG.warn("inbox: {} rejected: {}", name, e.getMessage());
+            throw e;
+        }
+    }
+
+    private static void writeReason(Path inbox, String archived, String reason) {
+        Path errors = inbox.resolve(".error");
+        try {
+            Files.createDirectories(errors);
+            Files.writeString(errors.resolve(archived + ".reason"), reason + "\n(rejected " + Instant.now() + ")\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the reason file in " + errors, e);
+        }
+    }
+}
