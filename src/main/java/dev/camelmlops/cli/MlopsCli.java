@@ -186,6 +186,22 @@ public final class MlopsCli {
 
     /** `mlops watch`: the long-running service. */
     int watch() {
+        try (WatchSetup w = watchSetup()) {
+            return w.app().watch(w.healthPort());
+        }
+    }
+
+    /** What `mlops watch` runs: the app, the embedded server it may need, the health port. */
+    record WatchSetup(PipelineApp app, EmbeddedServing embedded, int healthPort) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    WatchSetup watchSetup() {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         derive(props, settings, true);
@@ -197,17 +213,11 @@ public final class MlopsCli {
             throw new ConfigurationException("watch.health-port: not a port number");
         }
         EmbeddedServing embedded = null;
-        try {
-            if (settings.serving().url().isEmpty() && !settings.target().remote()) {
-                embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
-                settings = settings.withServingUrl(embedded.url());
-            }
-            return new PipelineApp(home, props, settings, listener(), out).watch(healthPort);
-        } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
+        if (settings.serving().url().isEmpty() && !settings.target().remote()) {
+            embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
+            settings = settings.withServingUrl(embedded.url());
         }
+        return new WatchSetup(new PipelineApp(home, props, settings, listener(), out), embedded, healthPort);
     }
 
     @Command(name = "watch", mixinStandardHelpOptions = true,

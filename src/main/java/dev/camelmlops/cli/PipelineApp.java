@@ -82,6 +82,7 @@ public final class PipelineApp {
             LOG.warn("batches claimed by runs that never ended ({}) are pending again", recovered);
         }
         Main main = newMain();
+        watching = main;
         AtomicReference<HealthEndpoint> health = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
@@ -126,6 +127,17 @@ public final class PipelineApp {
             }
         }
         return ExitCodes.OK;
+    }
+
+    private volatile Main watching;
+
+    /** Stops {@link #watch} as SIGTERM would (for tests and embedding). */
+    public void stopWatch() {
+        Main m = watching;
+        if (m != null) {
+            shutdown.raise();
+            m.completed();
+        }
     }
 
     /** The coordinator of the last started context (tests drive triggers through it). */
