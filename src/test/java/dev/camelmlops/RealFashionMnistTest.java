@@ -119,7 +119,7 @@ class RealFashionMnistTest {
         Path work = tmp.resolve("work");
         int code = MlopsCli.execute(Path.of("").toAbsolutePath(), Map.of(), out,
                 "-Ddata.dir=" + DATA, "-Dwork.dir=" + work, "-Dmodel.architecture=tutorial", "-Dtrain.epochs=1",
-                "-Ddeploy.staging-dir=" + tmp.resolve("staging"), "-Ddeploy.prod-dir=" + tmp.resolve("prod"), "-Dserving.port=0", "--progress=plain", "run");
+                "-Ddeploy.staging-dir=" + tmp.resolve("staging"), "-Dledger.file=" + tmp.resolve("ledger.jsonl"), "-Ddeploy.prod-dir=" + tmp.resolve("prod"), "-Dserving.port=0", "--progress=plain", "run");
         String output = buf.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, output);
         JsonNode ev = new ObjectMapper().readTree(work.resolve("evaluation/evaluation.json").toFile());

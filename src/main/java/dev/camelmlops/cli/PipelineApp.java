@@ -140,6 +140,12 @@ public final class PipelineApp {
         }
     }
 
+    /** The Camel context of the running service, or null. */
+    org.apache.camel.CamelContext context() {
+        Main m = watching;
+        return m == null ? null : m.getCamelContext();
+    }
+
     /** The coordinator of the last started context (tests drive triggers through it). */
     RetrainCoordinator coordinator() {
         return coordinator;

@@ -47,6 +47,20 @@ public class RetrainCoordinator implements AutoCloseable {
 
     public synchronized void start(CamelContext camelContext) {
         this.context = camelContext;
+        notifyAll();
+    }
+
+    /** Waits until the service has started (tests). */
+    public synchronized boolean awaitStarted(long millis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + millis;
+        while (context == null) {
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                return false;
+            }
+            wait(left);
+        }
+        return true;
     }
 
     /** A trigger: run now, or once more after the current run. */
@@ -62,10 +76,10 @@ public class RetrainCoordinator implements AutoCloseable {
 
     /** The schedule fired: retrain, unless there is nothing new and retrain.only-with-new-data is set. */
     public void scheduled() {
-        scheduled("schedule");
+        scheduledBy("schedule");
     }
 
-    void scheduled(String trigger) {
+    void scheduledBy(String trigger) {
         if (settings.retrain().onlyWithNewData() && batches.pendingBatches().isEmpty()) {
             synchronized (this) {
                 if (!running) {
@@ -103,7 +117,7 @@ public class RetrainCoordinator implements AutoCloseable {
             Date next = new CronExpression(cron).getNextValidTimeAfter(Date.from(last));
             if (next != null && !next.toInstant().isAfter(now)) {
                 LOG.info("a scheduled retrain was due at {} while the service was down: running it once now", next);
-                scheduled("schedule-catch-up");
+                scheduledBy("schedule-catch-up");
                 return true;
             }
         } catch (ParseException e) {

@@ -48,7 +48,7 @@ class MlopsCliTest {
     private int mlops(String... args) {
         List<String> all = new ArrayList<>(List.of(
                 "-Ddata.dir=" + data, "-Dwork.dir=" + work, "-Ddata.download=false",
-                "-Ddeploy.staging-dir=" + staging, "-Ddeploy.prod-dir=" + tmp.resolve("prod"), "-Dserving.port=0",
+                "-Ddeploy.staging-dir=" + staging, "-Dledger.file=" + tmp.resolve("ledger.jsonl"), "-Ddeploy.prod-dir=" + tmp.resolve("prod"), "-Dserving.port=0",
                 "-Dmodel.architecture=tutorial", "-Dtrain.epochs=2", "-Dtrain.batch-size=16",
                 "-Dtrain.learning-rate=0.003", "--progress=plain"));
         all.addAll(List.of(args));

@@ -32,8 +32,15 @@ public final class Cli {
                 "-Ddata.dir=" + data, "-Dwork.dir=" + work, "-Ddata.download=false",
                 "-Ddeploy.staging-dir=" + tmp.resolve("staging"), "-Ddeploy.prod-dir=" + tmp.resolve("prod"),
                 "-Dserving.port=0", "-Dserving.poll-seconds=0.2", "-Dverify.timeout-seconds=20",
+                "-Dledger.file=" + tmp.resolve("ledger.jsonl"), "-Dretrain.batch-dir=" + tmp.resolve("batches"),
+                "-Dinbox.dir=" + tmp.resolve("inbox"), "-Dwatch.health-port=0",
                 "-Dmodel.architecture=tutorial", "-Dtrain.epochs=2", "-Dtrain.batch-size=16",
                 "-Dtrain.learning-rate=0.003", "-Dquality.min-accuracy=0.5", "--progress=plain"));
+    }
+
+    /** The options every run gets (for commands started another way). */
+    public List<String> defaults() {
+        return List.copyOf(defaults);
     }
 
     public Path data() {

@@ -1,0 +1,330 @@
+package dev.camelmlops.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.registry.RunLedger;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.InboxFiles;
+import dev.camelmlops.testing.InboxFiles.Member;
+import dev.camelmlops.testing.TinyFashion;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * `mlops watch` end to end: the real Camel context with the project's routes, real files dropped
+ * into the inbox, real retrains of a small model, the embedded server, the run ledger.
+ */
+class WatchServiceTest {
+    private static final Path HOME = Path.of("").toAbsolutePath();
+
+    @TempDir
+    Path tmp;
+    private Cli cli;
+    private Path inbox;
+    private RunLedger ledger;
+
+    @BeforeEach
+    void deployAFirstModel() {
+        cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        inbox = tmp.resolve("inbox");
+        ledger = new RunLedger(tmp.resolve("ledger.jsonl"));
+    }
+
+    /** The service on a thread, stopped as SIGTERM would stop it. */
+    final class Service implements AutoCloseable {
+        final MlopsCli.WatchSetup setup;
+        final Thread thread;
+
+        Service(String... extra) throws Exception {
+            List<String> args = new ArrayList<>(cli.defaults());
+            args.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
+                    "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
+            args.addAll(List.of(extra));
+            PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
+            MlopsCli mlops = new MlopsCli(HOME, Map.of(), out);
+            new CommandLine(mlops).parseArgs(args.toArray(String[]::new));
+            setup = mlops.watchSetup();
+            thread = new Thread(() -> setup.app().watch(setup.healthPort()), "watch-under-test");
+            thread.start();
+            while (setup.app().coordinator() == null) {
+                Thread.sleep(20);
+            }
+            assertTrue(setup.app().coordinator().awaitStarted(30_000), "service started");
+        }
+
+        /** Waits until every dropped file is handled and no run is in progress or queued. */
+        void settle() throws Exception {
+            long deadline = System.currentTimeMillis() + 90_000;
+            while (System.currentTimeMillis() < deadline) {
+                if (inboxFiles().isEmpty() && setup.app().coordinator().awaitIdle(200) && inboxFiles().isEmpty()) {
+                    Thread.sleep(600);
+                    if (inboxFiles().isEmpty() && !setup.app().coordinator().busy()) {
+                        return;
+                    }
+                }
+                Thread.sleep(100);
+            }
+            throw new AssertionError("inbox not settled: " + inboxFiles());
+        }
+
+        @Override
+        public void close() throws Exception {
+            setup.app().stopWatch();
+            thread.join(60_000);
+            setup.close();
+        }
+    }
+
+    private List<String> inboxFiles() throws Exception {
+        if (!Files.isDirectory(inbox)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(inbox)) {
+            return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private List<Map<String, Object>> retrains() {
+        return ledger.runs().stream().filter(r -> "retrain".equals(r.get("route"))).toList();
+    }
+
+    private void drop(String name, String content) throws Exception {
+        Files.createDirectories(inbox);
+        Path tmpFile = tmp.resolve("." + name + ".writing");
+        Files.writeString(tmpFile, content);
+        Files.move(tmpFile, inbox.resolve(name));
+    }
+
+    @Test
+    void aValidCsvRetrainsAndIsServedAndTheSameContentIsTakenOnlyOnceEvenAfterARestart() throws Exception {
+        String csv = InboxFiles.csv(TinyFashion.dataset(60, 11));
+        try (Service s = new Service()) {
+            drop("batch-1.csv", csv);
+            s.settle();
+            drop("same-content-new-name.csv", csv);
+            s.settle();
+        }
+        assertEquals(1, retrains().size(), retrains().toString());
+        Map<String, Object> run = retrains().get(0);
+        assertEquals("inbox", run.get("trigger"));
+        assertEquals("succeeded", run.get("outcome"), run.toString());
+        assertEquals(2, ((Number) run.get("version")).intValue());
+        assertTrue(names(tmp.resolve("prod")).contains("2"), "version 2 deployed");
+        assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+        assertEquals(2, names(inbox.resolve(".done")).size());
+
+        try (Service s = new Service()) {
+            drop("again-after-restart.csv", csv);
+            s.settle();
+        }
+        assertEquals(1, retrains().size(), "content seen before a restart is not retrained again");
+        assertEquals(3, names(inbox.resolve(".done")).size());
+    }
+
+    @Test
+    void aBatchWithShuffledLabelsIsRejectedNothingIsDeployedAndTheLedgerSaysWhy() throws Exception {
+        Dataset shuffled = InboxFiles.shuffledLabels(TinyFashion.dataset(200, 12), 3);
+        try (Service s = new Service("-Dquality.max-regression=0")) {
+            drop("shuffled.csv", InboxFiles.csv(shuffled));
+            s.settle();
+        }
+        Map<String, Object> run = retrains().get(0);
+        assertEquals("failed", run.get("outcome"));
+        String reason = String.valueOf(run.get("reason"));
+        assertTrue(reason.contains("the labels look unrelated to the images"), reason);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> metrics = (Map<String, Object>) run.get("metrics");
+        assertTrue(metrics.containsKey("accuracy") && ((Map<?, ?>) metrics.get("baseline")).containsKey("accuracy"),
+                "both accuracies recorded: " + metrics);
+        assertEquals(List.of("1"), names(tmp.resolve("prod")), "nothing deployed");
+        assertFalse(names(tmp.resolve("batches/pending")).size() > 0, "a rejected batch is not retried");
+    }
+
+    @Test
+    void everyBadInputLandsInErrorWithItsReasonAndTheServiceKeepsRunning() throws Exception {
+        Dataset d = TinyFashion.dataset(6, 13);
+        byte[] images = InboxFiles.idxImages(d, true);
+        byte[] labels = InboxFiles.idxLabels(d, true);
+        String h = InboxFiles.header() + "\n";
+        String good = InboxFiles.csv(d);
+        String row = good.split("\n")[1];
+        try (Service s = new Service("-Dinbox.max-bytes=200000")) {
+            drop("empty.csv", "");
+            drop("wrong-header.csv", "label,pixel1\n1,2\n");
+            drop("wrong-columns.csv", h + "1,2,3\n");
+            drop("non-numeric.csv", h + row.replaceFirst(",\\d+,", ",x,") + "\n");
+            drop("out-of-range.csv", h + row.replaceFirst(",\\d+,", ",300,") + "\n");
+            drop("bad-label.csv", h + row.replaceFirst("^\\d", "12") + "\n");
+            drop("huge.csv", h + (row + "\n").repeat(120));
+            Files.createDirectories(inbox);
+            InboxFiles.zip(tmp.resolve(".z1"), List.of(new Member("images.gz",
+                    Arrays.copyOf(images, images.length / 2)), new Member("labels.gz", labels)));
+            Files.move(tmp.resolve(".z1"), inbox.resolve("truncated-gzip.zip"));
+            InboxFiles.zip(tmp.resolve(".z2"), List.of(new Member("images.gz", images), new Member("labels.gz", images)));
+            Files.move(tmp.resolve(".z2"), inbox.resolve("magic-mismatch.zip"));
+            InboxFiles.tarGz(tmp.resolve(".z3"), List.of(new Member("images.gz", images),
+                    new Member("labels.gz", InboxFiles.idxLabels(d.head(2), true))));
+            Files.move(tmp.resolve(".z3"), inbox.resolve("count-mismatch.tar.gz"));
+            InboxFiles.zip(tmp.resolve(".z4"), List.of(new Member("images.gz", images)));
+            Files.move(tmp.resolve(".z4"), inbox.resolve("missing-member.zip"));
+            InboxFiles.zip(tmp.resolve(".z5"), List.of(new Member("images.gz", images), new Member("../labels.gz", labels)));
+            Files.move(tmp.resolve(".z5"), inbox.resolve("traversal.zip"));
+            s.settle();
+            Map<String, Object> health = HealthEndpoint.report(s.setup.app().context());
+            assertEquals("UP", health.get("status"), health.toString());
+        }
+        Map<String, String> expected = Map.ofEntries(
+                Map.entry("empty.csv", "empty file"),
+                Map.entry("wrong-header.csv", "wrong header"),
+                Map.entry("wrong-columns.csv", "line 2: expected 785 columns"),
+                Map.entry("non-numeric.csv", "'x' is not an integer"),
+                Map.entry("out-of-range.csv", "300 is outside 0-255"),
+                Map.entry("bad-label.csv", "(label): 12 is outside 0-9"),
+                Map.entry("huge.csv", "over the limit inbox.max-bytes = 200000"),
+                Map.entry("truncated-gzip.zip", "truncated"),
+                Map.entry("magic-mismatch.zip", "unexpected member (IDX magic 2051)"),
+                Map.entry("count-mismatch.tar.gz", "has 6 images but labels.gz has 2 labels"),
+                Map.entry("missing-member.zip", "archive member missing"),
+                Map.entry("traversal.zip", "path traversal"));
+        List<String> errors = names(inbox.resolve(".error"));
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            String moved = errors.stream().filter(n -> n.endsWith("-" + e.getKey())).findFirst()
+                    .orElseThrow(() -> new AssertionError(e.getKey() + " not in .error: " + errors));
+            String reason = Files.readString(inbox.resolve(".error").resolve(moved + ".reason"));
+            assertTrue(reason.contains(e.getValue()), e.getKey() + ": " + reason);
+        }
+        assertEquals(List.of(), retrains(), "no retrain for bad input");
+    }
+
+    @Test
+    void filesArrivingDuringARunCoalesceIntoExactlyOneFollowUpRun() throws Exception {
+        try (Service s = new Service("-Dretrain.epochs=60", "-Dretrain.replay-fraction=1")) {
+            drop("first.csv", InboxFiles.csv(TinyFashion.dataset(40, 20)));
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (!s.setup.app().coordinator().busy() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(s.setup.app().coordinator().busy(), "the first run started");
+            for (int i = 1; i <= 5; i++) {
+                drop("during-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(40, 30 + i)));
+            }
+            s.settle();
+        }
+        List<Map<String, Object>> runs = retrains();
+        assertEquals(2, runs.size(), runs.toString());
+        assertEquals("inbox", runs.get(0).get("trigger"));
+        assertTrue(String.valueOf(runs.get(1).get("trigger")).startsWith("follow-up:inbox"), runs.get(1).toString());
+        assertEquals(1, batches(runs.get(0)).size());
+        assertEquals(5, batches(runs.get(1)).size(), "the follow-up took all five");
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> batches(Map<String, Object> run) {
+        return (List<Object>) ((Map<String, Object>) run.get("data")).get("batches");
+    }
+
+    @Test
+    void aFileStillBeingWrittenIsReadOnlyOnceComplete() throws Exception {
+        String csv = InboxFiles.csv(TinyFashion.dataset(30, 40));
+        byte[] bytes = csv.getBytes(StandardCharsets.UTF_8);
+        try (Service s = new Service()) {
+            Files.createDirectories(inbox);
+            Path target = inbox.resolve("slow.csv");
+            try (OutputStream out = Files.newOutputStream(target)) {
+                int chunk = bytes.length / 10 + 1;
+                for (int off = 0; off < bytes.length; off += chunk) {
+                    out.write(bytes, off, Math.min(chunk, bytes.length - off));
+                    out.flush();
+                    Thread.sleep(250);
+                    assertTrue(Files.exists(target) || off + chunk >= bytes.length,
+                            "not taken while being written");
+                }
+            }
+            s.settle();
+        }
+        assertEquals(List.of(), names(inbox.resolve(".error")), "never read half-written");
+        assertEquals(1, names(inbox.resolve(".done")).size());
+        assertEquals(30, ((Number) ((Map<?, ?>) retrains().get(0).get("data")).get("trainImages")).intValue() - 75,
+                "all 30 rows arrived (plus a replay of 75 base images)");
+    }
+
+    @Test
+    void aTestCronFiresARun() throws Exception {
+        try (Service s = new Service("-Dretrain.cron=0/2 * * * * ?", "-Dretrain.only-with-new-data=false")) {
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (retrains().stream().noneMatch(r -> "schedule".equals(r.get("trigger")))
+                    && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+        }
+        assertTrue(retrains().stream().anyMatch(r -> "schedule".equals(r.get("trigger"))), retrains().toString());
+    }
+
+    @Test
+    void aScheduledRunMissedWhileTheServiceWasDownRunsOnceAtStartUp() throws Exception {
+        ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "finished", "id", "20250101-020000-abcd",
+                "trigger", "schedule", "route", "retrain", "started", "2025-01-01T02:00:00Z",
+                "outcome", "succeeded")));
+        String[] daily = {"-Dretrain.cron=0 0 3 * * ?", "-Dretrain.only-with-new-data=false"};
+        try (Service s = new Service(daily)) {
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (retrains().size() < 2 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            s.settle();
+        }
+        List<Map<String, Object>> runs = retrains();
+        assertEquals(2, runs.size(), "one catch-up run for many missed 03:00 slots: " + runs);
+        assertEquals("schedule-catch-up", runs.get(1).get("trigger"));
+        try (Service s = new Service(daily)) {
+            Thread.sleep(1500);
+            s.settle();
+        }
+        assertEquals(2, retrains().size(), "nothing was missed since the catch-up run");
+    }
+
+    @Test
+    void stoppingDuringTrainingAbandonsTheRunCleanly() throws Exception {
+        try (Service s = new Service("-Dretrain.epochs=100000", "-Dretrain.replay-fraction=1")) {
+            drop("long.csv", InboxFiles.csv(TinyFashion.dataset(40, 50)));
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (!s.setup.app().coordinator().busy() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            Thread.sleep(1500);
+        }
+        Map<String, Object> run = retrains().get(0);
+        assertEquals("failed", run.get("outcome"));
+        assertTrue(String.valueOf(run.get("reason")).contains("abandoned"), run.toString());
+        assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again, not lost");
+        assertEquals(List.of("1"), names(tmp.resolve("prod")), "no new or half-published version");
+        assertEquals(1, names(inbox.resolve(".done")).size());
+    }
+}
