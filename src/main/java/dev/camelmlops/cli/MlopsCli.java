@@ -34,10 +34,10 @@ import picocli.CommandLine.ScopeType;
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
         subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
                 ServeCommand.class,
-                HistoryCommand.class,
+                HistoryCommand.class, NotifyCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {
-    static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify");
+    static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify", "retrain");
 
     @Option(names = "-D", paramLabel = "key=value", scope = ScopeType.INHERIT,
             description = "Override a configuration key, e.g. -Dmodel.architecture=tutorial (repeatable).")
@@ -123,12 +123,14 @@ public final class MlopsCli {
                     "           to staging (local var/staging, or <DEPLOY_SERVER_PATH>/staging over SFTP)",
                     "  deploy   publish the newest packaged version to prod atomically; retention",
                     "  verify   wait until serving reports the version AVAILABLE, compare its predictions",
-                    "           on a canary batch with the local model's; roll back on failure"})
+                    "           on a canary batch with the local model's; roll back on failure",
+                    "  retrain  warm-start a candidate from the deployed model with the pending batches,",
+                    "           test it against the deployed model and package it (deploy and verify follow)"})
     static final class Stage implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
 
-        @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test, package, deploy or verify")
+        @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test, package, deploy, verify or retrain")
         String name;
 
         @Override
@@ -136,7 +138,7 @@ public final class MlopsCli {
             if (!STAGES.contains(name)) {
                 throw new ConfigurationException("unknown stage '" + name + "' (expected one of " + STAGES + ")");
             }
-            return parent.runRoute(name, "cli-stage");
+            return parent.runRoute("retrain".equals(name) ? "retrain-candidate" : name, "cli-stage");
         }
     }
 
@@ -165,7 +167,7 @@ public final class MlopsCli {
                 settings = settings.withServingUrl(embedded.url());
             }
             PipelineApp app = new PipelineApp(home, props, settings, listener(), out);
-            return "retrain".equals(route) ? app.retrainOnce(trigger) : app.runOnce(route, trigger);
+            return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
         } finally {
             if (embedded != null) {
                 embedded.close();

@@ -58,9 +58,9 @@ public final class PipelineApp {
         return runOnce(route, context -> new RunExecutor(settings, ledger(), timer).execute(context, route, trigger));
     }
 
-    /** One retrain run (its claimed batches are used up or, if abandoned, released). */
-    public int retrainOnce(String trigger) {
-        return runOnce("retrain", context -> retrainRunner().run(context, trigger));
+    /** One retrain run, "retrain" or "retrain-candidate" (its batches are used up or, if abandoned, released). */
+    public int retrainOnce(String route, String trigger) {
+        return runOnce(route, context -> retrainRunner().run(context, trigger, route));
     }
 
     interface RunAction {

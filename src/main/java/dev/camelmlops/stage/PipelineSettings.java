@@ -36,6 +36,7 @@ public record PipelineSettings(
         Serving serving,
         Verify verify,
         Retrain retrain,
+        Notify notifications,
         Path ledgerFile,
         String runId,
         String gitCommit) {
@@ -51,6 +52,11 @@ public record PipelineSettings(
                           long inboxMaxBytes, Path batchDir) {
     }
 
+    /** Where run notifications go (empty URL = none). The URL is a secret of sorts: never logged. */
+    public record Notify(Optional<String> webhookUrl, boolean onSuccess, int attempts, long backoffMillis,
+                         int timeoutMillis) {
+    }
+
     /** How the verify stage checks a deployed version. */
     public record Verify(Duration timeout, int canarySize, double tolerance) {
     }
@@ -61,7 +67,7 @@ public record PipelineSettings(
                 serving.threads(), serving.maxRequestBytes());
         return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
-                retrain, ledgerFile, runId, gitCommit);
+                retrain, notifications, ledgerFile, runId, gitCommit);
     }
 
     /** Reads the settings; {@code property} returns null for an unset key. */
@@ -148,6 +154,17 @@ public record PipelineSettings(
                         r.get("inbox.dir", "inbox", Path::of),
                         r.get("inbox.max-bytes", "104857600", Long::parseLong),
                         r.get("retrain.batch-dir", "var/batches", Path::of)),
+                new Notify(
+                        r.getOptional("notify.webhook-url", s -> {
+                            if (!s.matches("https?://\\S+")) {
+                                throw new IllegalArgumentException("not an http(s) URL");
+                            }
+                            return s;
+                        }),
+                        r.get("notify.on-success", "false", PipelineSettings::parseBoolean),
+                        r.get("notify.attempts", "4", Integer::parseInt),
+                        r.get("notify.backoff-ms", "1000", Long::parseLong),
+                        r.get("notify.timeout-seconds", "10", s -> Integer.parseInt(s) * 1000)),
                 r.get("ledger.file", "var/ledger/runs.jsonl", Path::of),
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));

@@ -21,7 +21,12 @@ public final class RetrainRunner {
     }
 
     public RunExecutor.Result run(CamelContext context, String trigger) {
-        RunExecutor.Result r = executor.execute(context, "retrain", trigger);
+        return run(context, trigger, "retrain");
+    }
+
+    /** {@code route} is "retrain" or "retrain-candidate" (without deploy and verify). */
+    public RunExecutor.Result run(CamelContext context, String trigger, String route) {
+        RunExecutor.Result r = executor.execute(context, route, trigger);
         boolean abandoned = !r.succeeded() && (context.isStopping() || context.isStopped()
                 || (r.reason() != null && r.reason().contains(RunAbandonedException.MESSAGE)));
         if (abandoned) {

@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import dev.camelmlops.report.ReportWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelExecutionException;
@@ -81,8 +83,40 @@ public final class RunExecutor {
             finished.put("failedStage", stage);
             finished.put("reason", reason);
         }
+        List<Map<String, Object>> earlier = ledger.runs();
         ledger.append(finished);
+        writeReport(finished, earlier);
+        new Notifier(settings.notifications()).runFinished(context, finished);
         return new Result(id, ok, stage, reason, seconds);
+    }
+
+    /**
+     * report.html and metrics.json in the work folder; compared with the deployed model a retrain
+     * started from, else the last earlier run that produced a version. Never fails the run.
+     */
+    @SuppressWarnings("unchecked")
+    private void writeReport(Map<String, Object> run, List<Map<String, Object>> earlier) {
+        Map<String, Object> previous = null;
+        if (run.get("metrics") instanceof Map<?, ?> m && m.get("baseline") instanceof Map<?, ?> b) {
+            previous = new LinkedHashMap<>((Map<String, Object>) b);
+            previous.put("label", "deployed model (warm-start source)");
+        } else {
+            for (int i = earlier.size() - 1; i >= 0 && previous == null; i--) {
+                Map<String, Object> r = earlier.get(i);
+                if ("succeeded".equals(r.get("outcome")) && r.get("version") != null
+                        && r.get("metrics") instanceof Map<?, ?> m2) {
+                    previous = new LinkedHashMap<>();
+                    previous.put("label", "version " + r.get("version") + " (run " + r.get("id") + ")");
+                    previous.put("accuracy", m2.get("accuracy"));
+                    previous.put("loss", m2.get("loss"));
+                }
+            }
+        }
+        try {
+            ReportWriter.write(new WorkDir(settings.workDir()), run, previous);
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(RunExecutor.class).warn("cannot write the run report: {}", e.toString());
+        }
     }
 
     /**

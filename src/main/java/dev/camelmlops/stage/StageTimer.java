@@ -18,7 +18,7 @@ import org.apache.camel.support.RoutePolicySupport;
  */
 public final class StageTimer implements RoutePolicyFactory {
     static final Set<String> STAGES = Set.of("build", "train", "test", "package", "deploy", "verify", "retrain",
-            "warm-train");
+            "retrain-candidate", "warm-train");
     private final Map<String, Map<String, Double>> byExchange = new ConcurrentHashMap<>();
     private final Map<String, Long> started = new ConcurrentHashMap<>();
 

@@ -1,0 +1,90 @@
+package dev.camelmlops.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.Http;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The run report: its content, and that it renders in headless Chromium without console errors. */
+class ReportRenderTest {
+    @TempDir
+    Path tmp;
+
+    static Path chromium() {
+        for (String c : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
+            if (Files.isExecutable(Path.of(c))) {
+                return Path.of(c);
+            }
+        }
+        return null;
+    }
+
+    private Path runReport() {
+        Cli cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        return cli.work().resolve("report.html");
+    }
+
+    @Test
+    void theReportHoldsEverythingAndNeedsNothingFromTheNetwork() throws Exception {
+        Path report = runReport();
+        String html = Files.readString(report);
+        for (String part : List.of("Learning curves", "Confusion matrix", "Per class", "precision", "recall",
+                "Misclassified test images", "min-accuracy", "Stages", "Data manifest", "Model manifest",
+                "Verification", "data:image/png;base64,")) {
+            assertTrue(html.contains(part), "report has " + part);
+        }
+        assertTrue(count(html, "<svg") >= 3, "two learning curves and a heat map");
+        assertTrue(!Pattern.compile("(src|href)=\"(https?:)?//").matcher(html).find(), "no external resources");
+        assertTrue(!html.contains("<script"), "no scripts");
+        JsonNode metrics = Http.JSON.readTree(report.resolveSibling("metrics.json").toFile());
+        assertEquals("succeeded", metrics.get("outcome").asText());
+        assertTrue(metrics.get("accuracy").asDouble() > 0.5);
+        assertEquals(10, metrics.get("perClass").size());
+        assertTrue(metrics.get("stageSeconds").has("train"));
+    }
+
+    private static int count(String s, String what) {
+        int n = 0;
+        for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void rendersInHeadlessChromiumWithoutConsoleErrors() throws Exception {
+        Path chromium = chromium();
+        assumeTrue(chromium != null, "Chromium is not installed (apt-get install chromium): skipping the render test");
+        Path report = runReport();
+        Path shot = tmp.resolve("report.png");
+        List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--user-data-dir=" + Files.createDirectories(tmp.resolve("profile")), "--enable-logging=stderr",
+                "--v=0", "--window-size=1150,2400", "--screenshot=" + shot, report.toUri().toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "chromium finished");
+        assertTrue(Files.size(shot) > 20_000, "a screenshot with content was written\n" + log);
+        List<String> consoleErrors = new ArrayList<>();
+        Matcher m = Pattern.compile("(?m)^.*CONSOLE.*$").matcher(log);
+        while (m.find()) {
+            consoleErrors.add(m.group());
+        }
+        assertEquals(List.of(), consoleErrors, "console messages");
+        assertTrue(!log.contains("Failed to load resource"), log);
+    }
+}
