@@ -4,7 +4,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
 
-/** Counts failed exchanges: camel-main's run() returns normally after one, so the exit code comes from here. */
+/**
+ * Counts failed exchanges of routes: camel-main's run() returns normally after one, so the exit
+ * code also comes from here. Exchanges that no route handled (an HTTP call the serving probe or
+ * the notifier makes through a producer template, which handle their own failures) do not count.
+ */
 final class FailureCounter extends EventNotifierSupport {
     private final AtomicInteger failures = new AtomicInteger();
 
@@ -15,7 +19,9 @@ final class FailureCounter extends EventNotifierSupport {
 
     @Override
     public void notify(CamelEvent event) {
-        failures.incrementAndGet();
+        if (((CamelEvent.ExchangeFailedEvent) event).getExchange().getFromRouteId() != null) {
+            failures.incrementAndGet();
+        }
     }
 
     int failures() {

@@ -44,9 +44,13 @@ class ReportRenderTest {
         String html = Files.readString(report);
         for (String part : List.of("Learning curves", "Confusion matrix", "Per class", "precision", "recall",
                 "Misclassified test images", "min-accuracy", "Stages", "Data manifest", "Model manifest",
-                "Verification", "data:image/png;base64,")) {
+                "Verification")) {
             assertTrue(html.contains(part), "report has " + part);
         }
+        JsonNode evaluation = Http.JSON.readTree(report.resolveSibling("evaluation/evaluation.json").toFile());
+        int wrong = evaluation.get("misclassified").size();
+        assertEquals(wrong, count(html, "<img alt=\"test image "), "one picture per misclassified image");
+        assertTrue(wrong > 0 ? html.contains("data:image/png;base64,") : html.contains("None among the test images"));
         assertTrue(count(html, "<svg") >= 3, "two learning curves and a heat map");
         assertTrue(!Pattern.compile("(src|href)=\"(https?:)?//").matcher(html).find(), "no external resources");
         assertTrue(!html.contains("<script"), "no scripts");
@@ -55,6 +59,19 @@ class ReportRenderTest {
         assertTrue(metrics.get("accuracy").asDouble() > 0.5);
         assertEquals(10, metrics.get("perClass").size());
         assertTrue(metrics.get("stageSeconds").has("train"));
+    }
+
+    @Test
+    void misclassifiedImagesArePngDataOfTheTestImage() throws Exception {
+        dev.camelmlops.data.Dataset d = dev.camelmlops.testing.TinyFashion.dataset(3, 5);
+        byte[] png = java.util.Base64.getDecoder().decode(ReportWriter.png(d, 2));
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+        assertEquals(28, img.getWidth());
+        assertEquals(28, img.getHeight());
+        for (int p = 0; p < 784; p += 37) {
+            int expected = 255 - (d.pixels()[2 * 784 + p] & 0xFF);
+            assertEquals(expected, img.getRaster().getSample(p % 28, p / 28, 0), "pixel " + p + " (dark on light)");
+        }
     }
 
     private static int count(String s, String what) {
