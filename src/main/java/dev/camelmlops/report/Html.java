@@ -1,11 +1,11 @@
 package dev.camelmlops.report;
 
-/** HTML escaping. */
-final class Html {
+/** HTML and XML escaping (also drops control characters XML 1.0 cannot carry). */
+public final class Html {
     private Html() {
     }
 
-    static String esc(Object o) {
+    public static String esc(Object o) {
         String s = String.valueOf(o);
         StringBuilder b = new StringBuilder(s.length());
         for (char c : s.toCharArray()) {
@@ -15,7 +15,11 @@ final class Html {
                 case '&' -> b.append("&amp;");
                 case '"' -> b.append("&quot;");
                 case '\'' -> b.append("&#39;");
-                default -> b.append(c);
+                default -> {
+                    if (c >= 0x20 || c == '\n' || c == '\t' || c == '\r') {
+                        b.append(c);
+                    }
+                }
             }
         }
         return b.toString();
