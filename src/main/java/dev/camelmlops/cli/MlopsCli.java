@@ -34,7 +34,7 @@ import picocli.CommandLine.ScopeType;
                 "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
         subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
                 ServeCommand.class,
-                HistoryCommand.class, NotifyCommand.class,
+                HistoryCommand.class, NotifyCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {
     static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify", "retrain");
@@ -144,6 +144,10 @@ public final class MlopsCli {
 
     PrintStream out() {
         return out;
+    }
+
+    Path home() {
+        return home;
     }
 
     PipelineSettings settings(Properties props) {

@@ -67,6 +67,41 @@ public enum ModelArchitecture {
         return layers;
     }
 
+    /** Multiply-accumulates of one forward pass for one 28x28x1 image (convolutions and dense layers). */
+    public long forwardMacs() {
+        long h = 28;
+        long w = 28;
+        long c = 1;
+        long macs = 0;
+        for (Layer l : layers) {
+            switch (l.kind()) {
+                case CONV -> {
+                    long oh = "SAME".equals(l.padding()) ? (h + l.stride() - 1) / l.stride() : (h - l.kernel()) / l.stride() + 1;
+                    long ow = "SAME".equals(l.padding()) ? (w + l.stride() - 1) / l.stride() : (w - l.kernel()) / l.stride() + 1;
+                    macs += oh * ow * l.kernel() * l.kernel() * c * l.units();
+                    h = oh;
+                    w = ow;
+                    c = l.units();
+                }
+                case MAX_POOL -> {
+                    h /= l.kernel();
+                    w /= l.kernel();
+                }
+                case FLATTEN -> {
+                    c = h * w * c;
+                    h = 1;
+                    w = 1;
+                }
+                case DENSE -> {
+                    macs += c * l.units();
+                    c = l.units();
+                }
+                default -> throw new IllegalStateException(l.kind().toString());
+            }
+        }
+        return macs;
+    }
+
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -1,0 +1,320 @@
+package dev.camelmlops.bench;
+
+import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.FashionMnistFiles;
+import dev.camelmlops.data.IdxReader;
+import dev.camelmlops.model.Evaluator;
+import dev.camelmlops.model.ModelArchitecture;
+import dev.camelmlops.model.TrainedModel;
+import dev.camelmlops.model.Trainer;
+import dev.camelmlops.model.TrainingHistory;
+import dev.camelmlops.model.TrainingListener;
+import dev.camelmlops.model.TrainingParams;
+import dev.camelmlops.serving.ModelServer;
+import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.serving.ServingClient;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.zip.GZIPInputStream;
+import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.random.RandomUniform;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The figures of `mlops bench`, each beside a reference measured in the same run (absolute times
+ * drift on shared machines; ratios measured side by side do not, or less). Medians of repeats
+ * where a repeat is cheap.
+ */
+public final class Benchmarks {
+    private final FashionMnistFiles files;
+    private final boolean quick;
+    private final PrintStream out;
+    private final Path scratch;
+    private final Map<String, Object> results = new LinkedHashMap<>();
+    private Dataset train;
+    private Dataset test;
+
+    public Benchmarks(FashionMnistFiles files, boolean quick, PrintStream out, Path scratch) {
+        this.files = files;
+        this.quick = quick;
+        this.out = out;
+        this.scratch = scratch;
+    }
+
+    public Map<String, Object> results() {
+        return results;
+    }
+
+    private void log(String format, Object... args) {
+        out.printf(Locale.ROOT, "bench: " + format + "%n", args);
+    }
+
+    static double median(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a.length == 0 ? Double.NaN : a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+
+    static double time(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    // -------------------------------------------------------------------- data loading
+
+    public void dataLoading() throws Exception {
+        int repeats = quick ? 3 : 5;
+        List<Double> validated = new ArrayList<>();
+        List<Double> raw = new ArrayList<>();
+        long bytes = 0;
+        for (int i = 0; i < repeats; i++) {
+            validated.add(time(() -> {
+                IdxReader r = IdxReader.fashionMnist();
+                train = r.read(files.trainImages(), files.trainLabels());
+                test = r.read(files.testImages(), files.testLabels());
+            }));
+            long[] n = {0};
+            raw.add(time(() -> {
+                for (Path p : files.all()) {
+                    n[0] += gunzipCount(p);
+                }
+            }));
+            bytes = n[0];
+        }
+        double v = median(validated);
+        double g = median(raw);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("repeats", repeats);
+        m.put("decompressedBytes", bytes);
+        m.put("readAndValidateSeconds", v);
+        m.put("gzipOnlySeconds", g);
+        m.put("ratio", g / v);
+        m.put("goal", ">= 0.5 of GZIPInputStream's speed");
+        results.put("dataLoading", m);
+        log("data loading: %.3f s read+validate vs %.3f s gunzip alone (%.0f%% of its speed)", v, g, 100 * g / v);
+    }
+
+    private static long gunzipCount(Path p) {
+        byte[] buf = new byte[1 << 16];
+        long n = 0;
+        try (InputStream in = p.toString().endsWith(".gz") ? new GZIPInputStream(Files.newInputStream(p), 1 << 16)
+                : Files.newInputStream(p)) {
+            int r;
+            while ((r = in.read(buf)) > 0) {
+                n += r;
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return n;
+    }
+
+    // -------------------------------------------------------------------- compute roof
+
+    /** GFLOP/s of TF MatMul on two variables (so nothing is constant-folded). */
+    public double matmulRoof() {
+        int n = 1024;
+        int runs = quick ? 10 : 30;
+        double gflops;
+        try (Graph g = new Graph()) {
+            Ops tf = Ops.create(g);
+            Ops init = tf.withInitScope();
+            Variable<TFloat32> a = tf.withName("a").variable(init.random.randomUniform(init.constant(new long[]{n, n}),
+                    TFloat32.class, RandomUniform.seed(1L)));
+            Variable<TFloat32> b = tf.withName("b").variable(init.random.randomUniform(init.constant(new long[]{n, n}),
+                    TFloat32.class, RandomUniform.seed(2L)));
+            tf.withName("s").sum(tf.linalg.matMul(a, b), tf.constant(new int[]{0, 1}));
+            try (Session s = new Session(g)) {
+                s.initialize();
+                for (int i = 0; i < 3; i++) {
+                    s.runner().fetch("s").run().close();
+                }
+                List<Double> times = new ArrayList<>();
+                for (int i = 0; i < runs; i++) {
+                    times.add(time(() -> {
+                        try (Result r = s.runner().fetch("s").run()) {
+                            r.get(0);
+                        }
+                    }));
+                }
+                gflops = 2.0 * n * n * n / median(times) / 1e9;
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("n", n);
+        m.put("runs", runs);
+        m.put("gflops", gflops);
+        results.put("matmulRoof", m);
+        log("compute roof: TF MatMul %dx%d on variables: %.1f GFLOP/s (median of %d)", n, n, gflops, runs);
+        return gflops;
+    }
+
+    // -------------------------------------------------------------------- training
+
+    public void trainingThroughput(double roof) {
+        ModelArchitecture arch = ModelArchitecture.DEFAULT;
+        Dataset subset = train.head(quick ? 8000 : 30000);
+        TrainingParams p = new TrainingParams(arch, 1, arch.defaultBatchSize(), arch.defaultLearningRate(), 42, false);
+        TrainingHistory h;
+        try (TrainedModel m = TrainedModel.create(arch, 42, p.learningRate())) {
+            h = new Trainer().train(m, subset, null, p, TrainingListener.NONE, false);
+        }
+        double ips = h.imagesPerSecond();
+        double flopsPerImage = 3.0 * 2.0 * arch.forwardMacs();
+        double gflops = ips * flopsPerImage / 1e9;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("architecture", arch.id());
+        m.put("images", subset.size());
+        m.put("imagesPerSecond", ips);
+        m.put("forwardMacsPerImage", arch.forwardMacs());
+        m.put("trainingGflopsPerImage", flopsPerImage / 1e9);
+        m.put("achievedGflops", gflops);
+        m.put("roofGflops", roof);
+        m.put("ratio", gflops / roof);
+        m.put("goal", ">= 0.7 of the roof for a FLOP-heavy model");
+        results.put("trainingThroughput", m);
+        log("training throughput: %.0f images/s, %.2f GFLOP/s = %.0f%% of the MatMul roof", ips, gflops, 100 * gflops / roof);
+    }
+
+    public Path tutorialRun() {
+        ModelArchitecture arch = ModelArchitecture.TUTORIAL;
+        TrainingParams p = new TrainingParams(arch, 5, 32, 0.001f, 42, false);
+        Path exported = scratch.resolve("tutorial/1");
+        double seconds;
+        double accuracy;
+        try (TrainedModel m = TrainedModel.create(arch, 42, p.learningRate())) {
+            seconds = new Trainer().train(m, train, null, p, TrainingListener.NONE, false).seconds();
+            accuracy = new Evaluator().evaluate(m, test).accuracy();
+            m.export(exported);
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("epochs", 5);
+        r.put("seconds", seconds);
+        r.put("testAccuracy", accuracy);
+        r.put("goal", ">= 0.87 in <= 8 s");
+        results.put("tutorial", r);
+        log("tutorial model: 5 epochs in %.1f s, test accuracy %.4f", seconds, accuracy);
+        return exported;
+    }
+
+    public void defaultWithin60s() {
+        if (quick) {
+            results.put("defaultModel", Map.of("skipped", "--quick"));
+            return;
+        }
+        ModelArchitecture arch = ModelArchitecture.DEFAULT;
+        TrainingParams p = new TrainingParams(arch, arch.defaultEpochs(), arch.defaultBatchSize(),
+                arch.defaultLearningRate(), 42, true, 0, arch.defaultSchedule());
+        TrainingHistory h;
+        try (TrainedModel m = TrainedModel.create(arch, 42, p.learningRate())) {
+            h = new Trainer().train(m, train, test, p, TrainingListener.NONE, false);
+        }
+        double elapsed = 0;
+        double best = Double.NaN;
+        List<Map<String, Object>> curve = new ArrayList<>();
+        for (TrainingHistory.Epoch e : h.history()) {
+            elapsed += e.seconds();
+            curve.add(Map.of("epoch", e.epoch(), "trainingSeconds", elapsed, "testAccuracy", e.testAccuracy()));
+            if (elapsed <= 60) {
+                best = e.testAccuracy();
+            }
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("accuracyWithin60s", best);
+        r.put("curve", curve);
+        r.put("goal", ">= 0.91 within 60 s of training");
+        results.put("defaultModel", r);
+        log("default model: test accuracy %.4f within 60 s of training (%d epochs in %.1f s)", best, h.epochs(), elapsed);
+    }
+
+    // -------------------------------------------------------------------- serving
+
+    public void serving(Path modelVersionDir) throws Exception {
+        Path base = modelVersionDir.getParent();
+        float[][] one = images(1);
+        float[][] many = images(32);
+        String body1 = ServingClient.requestBody(one, null);
+        String body32 = ServingClient.requestBody(many, null);
+        Duration warm = Duration.ofMillis(quick ? 300 : 1000);
+        Duration dur = Duration.ofSeconds(quick ? 2 : 5);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", base, Duration.ofHours(1));
+             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 32, 1 << 26)) {
+            w.start();
+            server.start();
+            String url = server.baseUrl() + "/v1/models/my_model";
+            for (int c : quick ? new int[]{1, 8} : new int[]{1, 8, 32}) {
+                HttpLoad.Result status = HttpLoad.run(url, null, c, warm, dur);
+                HttpLoad.Result p1 = HttpLoad.run(url + ":predict", body1, c, warm, dur);
+                HttpLoad.Result p32 = HttpLoad.run(url + ":predict", body32, c, warm, dur);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("connections", c);
+                row.put("status", status);
+                row.put("predict1", p1);
+                row.put("predict32", p32);
+                row.put("predict1VsStatus", p1.requestsPerSecond() / status.requestsPerSecond());
+                rows.add(row);
+                log("serving, %d connections: status %.0f req/s; predict 1 image %.0f req/s (p50 %.2f ms, p99 %.2f ms)"
+                                + " = %.0f%% of status; predict 32 images %.0f req/s (p50 %.1f ms, p99 %.1f ms)", c,
+                        status.requestsPerSecond(), p1.requestsPerSecond(), p1.p50Millis(), p1.p99Millis(),
+                        100 * p1.requestsPerSecond() / status.requestsPerSecond(), p32.requestsPerSecond(),
+                        p32.p50Millis(), p32.p99Millis());
+            }
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("secondsPerMeasurement", dur.toSeconds());
+        r.put("loadGenerator", "in-process java.net.http clients, one keep-alive connection each (shares the CPU)");
+        r.put("rows", rows);
+        r.put("goal", "predict >= 0.7 of status for 1-image bodies");
+        results.put("serving", r);
+    }
+
+    private float[][] images(int n) {
+        float[][] x = new float[n][784];
+        for (int i = 0; i < n; i++) {
+            test.copyScaled(i, x[i], 0);
+        }
+        return x;
+    }
+
+    /** Runs a supplier, recording an error instead of stopping the whole bench. */
+    public void guard(String name, ThrowingRunnable r) {
+        try {
+            r.run();
+        } catch (Exception | Error e) {
+            results.put(name, Map.of("error", String.valueOf(e)));
+            log("%s: FAILED: %s", name, e);
+        }
+    }
+
+    /** A step that may throw. */
+    public interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    static <T> T unchecked(Supplier<T> s) {
+        return s.get();
+    }
+
+    static String fmt(double d) {
+        return String.format(Locale.ROOT, "%.3f", d);
+    }
+
+    static List<Double> list(double... xs) {
+        return Arrays.stream(xs).boxed().toList();
+    }
+}

@@ -1,0 +1,64 @@
+package dev.camelmlops.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * `mlops run` as users run it, in a child JVM (JVM start included): wall time minus the time
+ * spent training, and the peak RSS (VmHWM, sampled from /proc until the process ends).
+ */
+final class PipelineBench {
+    private PipelineBench() {
+    }
+
+    static Map<String, Object> run(Path home, Path dir, Path dataDir, boolean quick) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "-Dmlops.home=" + home, "dev.camelmlops.cli.MlopsCli",
+                "-Dwork.dir=" + dir.resolve("work"), "-Ddeploy.staging-dir=" + dir.resolve("staging"),
+                "-Ddeploy.prod-dir=" + dir.resolve("prod"), "-Dledger.file=" + dir.resolve("ledger.jsonl"),
+                "-Dserving.port=0", "-Ddata.dir=" + dataDir, "-Dmodel.architecture=tutorial", "--progress=off"));
+        if (quick) {
+            cmd.add("-Dtrain.epochs=1");
+        }
+        cmd.add("run");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("run.log").toFile());
+        pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        long peakKb = 0;
+        Path status = Path.of("/proc", Long.toString(p.pid()), "status");
+        while (!p.waitFor(20, TimeUnit.MILLISECONDS)) {
+            try {
+                for (String line : Files.readAllLines(status)) {
+                    if (line.startsWith("VmHWM:")) {
+                        peakKb = Math.max(peakKb, Long.parseLong(line.replaceAll("[^0-9]", "")));
+                    }
+                }
+            } catch (Exception ignored) {
+                // the process is ending
+            }
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("exitCode", p.exitValue());
+        r.put("wallSeconds", wall);
+        Path history = dir.resolve("work/model/history.json");
+        if (Files.isRegularFile(history)) {
+            double training = new ObjectMapper().readTree(history.toFile()).get("seconds").asDouble();
+            r.put("trainingSeconds", training);
+            r.put("overheadSeconds", wall - training);
+        }
+        r.put("peakRssMB", peakKb / 1024.0);
+        r.put("dataAsFloat32MB", 70000 * 784 * 4 / 1e6);
+        r.put("goal", "overhead <= 3 s including JVM start; peak RSS <= 768 MB");
+        return r;
+    }
+}

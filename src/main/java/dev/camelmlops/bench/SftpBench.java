@@ -1,0 +1,152 @@
+package dev.camelmlops.bench;
+
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.KeyPair;
+import dev.camelmlops.deploy.DeployTarget;
+import dev.camelmlops.deploy.SftpSettings;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PublicKey;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
+import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
+import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.auth.pubkey.KeySetPublickeyAuthenticator;
+import org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider;
+import org.apache.sshd.sftp.server.SftpSubsystemFactory;
+
+/**
+ * SFTP deploy throughput: a synthetic bundle shipped through the same Camel sftp endpoint the
+ * deploy stage uses, to Apache MINA SSHD in process on loopback; beside it the same files sent
+ * to the same server by OpenSSH's {@code sftp -b} when it is installed. Also the heap growth
+ * during the upload (it should stay flat: files are streamed).
+ */
+final class SftpBench {
+    private SftpBench() {
+    }
+
+    static Map<String, Object> run(Path dir, long totalBytes) throws Exception {
+        Path root = Files.createDirectories(dir.resolve("sftp-root"));
+        Path bundle = Files.createDirectories(dir.resolve("bundle"));
+        int files = 4;
+        byte[] chunk = new byte[1 << 20];
+        new SplittableRandom(7).nextBytes(chunk);
+        for (int f = 0; f < files; f++) {
+            try (OutputStream out = Files.newOutputStream(bundle.resolve("part-" + f + ".bin"))) {
+                for (long w = 0; w < totalBytes / files; w += chunk.length) {
+                    out.write(chunk, 0, (int) Math.min(chunk.length, totalBytes / files - w));
+                }
+            }
+        }
+        JSch jsch = new JSch();
+        KeyPair kp = KeyPair.genKeyPair(jsch, KeyPair.RSA, 2048);
+        Path key = dir.resolve("id_rsa");
+        kp.writePrivateKey(key.toString());
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        ByteArrayOutputStream pub = new ByteArrayOutputStream();
+        kp.writePublicKey(pub, "bench");
+        PublicKey clientKey = AuthorizedKeyEntry.parseAuthorizedKeyEntry(pub.toString(StandardCharsets.US_ASCII).trim())
+                .resolvePublicKey(null, PublicKeyEntryResolver.IGNORING);
+
+        SshServer sshd = SshServer.setUpDefaultServer();
+        sshd.setHost("127.0.0.1");
+        sshd.setPort(0);
+        sshd.setKeyPairProvider(new SimpleGeneratorHostKeyProvider(dir.resolve("host.ser")));
+        sshd.setPublickeyAuthenticator(new KeySetPublickeyAuthenticator("bench", List.of(clientKey)));
+        sshd.setSubsystemFactories(List.of(new SftpSubsystemFactory()));
+        sshd.setFileSystemFactory(new VirtualFileSystemFactory(root));
+        sshd.start();
+        Map<String, Object> r = new LinkedHashMap<>();
+        try {
+            Path knownHosts = dir.resolve("known_hosts");
+            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.getPort() + " "
+                    + PublicKeyEntry.toString(sshd.getKeyPairProvider().loadKeys(null).iterator().next().getPublic()) + "\n");
+            SftpSettings s = new SftpSettings("127.0.0.1", sshd.getPort(), "bench", Optional.empty(), Optional.of(key),
+                    Optional.empty(), knownHosts, true, "models", 30_000);
+            String uri = DeployTarget.sftp(s).endpointUri(DeployTarget.PROD);
+            Runtime rt = Runtime.getRuntime();
+            System.gc();
+            long heapBefore = rt.totalMemory() - rt.freeMemory();
+            AtomicLong heapPeak = new AtomicLong(heapBefore);
+            Thread sampler = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    heapPeak.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            double seconds;
+            try (DefaultCamelContext ctx = new DefaultCamelContext()) {
+                ctx.start();
+                ProducerTemplate t = ctx.createProducerTemplate();
+                t.sendBodyAndHeader(uri, "warm", Exchange.FILE_NAME, "warmup.txt");
+                sampler.start();
+                long t0 = System.nanoTime();
+                for (int f = 0; f < files; f++) {
+                    File src = bundle.resolve("part-" + f + ".bin").toFile();
+                    t.sendBodyAndHeader(uri, src, Exchange.FILE_NAME, "camel/part-" + f + ".bin");
+                }
+                seconds = (System.nanoTime() - t0) / 1e9;
+                sampler.interrupt();
+                sampler.join();
+            }
+            r.put("bytes", totalBytes);
+            r.put("camelSftpSeconds", seconds);
+            r.put("camelSftpMBps", totalBytes / 1e6 / seconds);
+            r.put("heapBeforeMB", heapBefore / 1e6);
+            r.put("heapPeakDuringUploadMB", heapPeak.get() / 1e6);
+            r.put("maxHeapMB", rt.maxMemory() / 1e6);
+
+            Path sftp = Path.of("/usr/bin/sftp");
+            if (Files.isExecutable(sftp)) {
+                Path batch = dir.resolve("batch.txt");
+                StringBuilder b = new StringBuilder("-mkdir models/openssh\n");
+                for (int f = 0; f < files; f++) {
+                    b.append("put ").append(bundle.resolve("part-" + f + ".bin")).append(" models/openssh/part-")
+                            .append(f).append(".bin\n");
+                }
+                Files.writeString(batch, b);
+                Process p = new ProcessBuilder(sftp.toString(), "-q", "-b", batch.toString(), "-P",
+                        Integer.toString(sshd.getPort()), "-i", key.toString(), "-o", "UserKnownHostsFile=" + knownHosts,
+                        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "PubkeyAcceptedAlgorithms=+ssh-rsa",
+                        "bench@127.0.0.1").redirectErrorStream(true).start();
+                long t0 = System.nanoTime();
+                String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                boolean done = p.waitFor(600, TimeUnit.SECONDS);
+                double os = (System.nanoTime() - t0) / 1e9;
+                if (done && p.exitValue() == 0) {
+                    r.put("opensshSeconds", os);
+                    r.put("opensshMBps", totalBytes / 1e6 / os);
+                    r.put("ratio", os / seconds);
+                } else {
+                    r.put("openssh", "failed: " + log.trim());
+                }
+            } else {
+                r.put("openssh", "not installed (apt-get install openssh-client)");
+            }
+        } finally {
+            sshd.stop(true);
+        }
+        r.put("goal", ">= 0.5 of OpenSSH sftp's throughput, heap flat");
+        return r;
+    }
+}
