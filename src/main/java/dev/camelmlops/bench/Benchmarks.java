@@ -192,17 +192,19 @@ public final class Benchmarks {
 
     public Path tutorialRun() {
         ModelArchitecture arch = ModelArchitecture.TUTORIAL;
-        TrainingParams p = new TrainingParams(arch, 5, 32, 0.001f, 42, false);
+        TrainingParams p = new TrainingParams(arch, 5, 32, 0.001f, 42, false, arch.defaultThreads(),
+                arch.defaultSchedule());
         Path exported = scratch.resolve("tutorial/1");
         double seconds;
         double accuracy;
-        try (TrainedModel m = TrainedModel.create(arch, 42, p.learningRate())) {
+        try (TrainedModel m = TrainedModel.create(arch, 42, p.learningRate(), p.threads())) {
             seconds = new Trainer().train(m, train, null, p, TrainingListener.NONE, false).seconds();
             accuracy = new Evaluator().evaluate(m, test).accuracy();
             m.export(exported);
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("epochs", 5);
+        r.put("threads", p.threads());
         r.put("seconds", seconds);
         r.put("testAccuracy", accuracy);
         r.put("goal", ">= 0.87 in <= 8 s");

@@ -16,6 +16,8 @@ public final class GraphNames {
     public static final String LOSS = "loss";
     /** Fraction of the batch classified correctly. */
     public static final String ACCURACY = "accuracy";
+    /** [loss, accuracy] in one tensor: one fetch per training step instead of two. */
+    public static final String METRICS = "metrics";
     /** One optimizer step. */
     public static final String TRAIN = "train";
 

@@ -98,7 +98,8 @@ public final class ModelGraphBuilder {
         Operand<TFloat32> loss = tf.withName(GraphNames.LOSS).math.mean(xent.loss(), tf.constant(0));
         var predicted = tf.math.argMax(logits, tf.constant(1), TInt32.class);
         var correct = tf.dtypes.cast(tf.math.equal(predicted, labels), TFloat32.class);
-        tf.withName(GraphNames.ACCURACY).math.mean(correct, tf.constant(0));
+        Operand<TFloat32> accuracy = tf.withName(GraphNames.ACCURACY).math.mean(correct, tf.constant(0));
+        tf.withName(GraphNames.METRICS).stack(java.util.List.of(loss, accuracy));
 
         AdamUpdate.minimize(tf, loss, variables, learningRate, GraphNames.TRAIN);
     }

@@ -39,6 +39,7 @@ public final class Trainer {
         long totalSteps = (long) steps * params.epochs();
         long globalStep = 0;
         boolean feedRate = model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
+        boolean oneFetch = model.graph().operation(GraphNames.METRICS) != null;
         try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
              BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null;
              TFloat32 rate = TFloat32.scalarOf(params.learningRate())) {
@@ -60,15 +61,17 @@ public final class Trainer {
                         runner.feed(AdamUpdate.LEARNING_RATE, rate);
                     }
                     globalStep++;
-                    try (Result r = runner
-                            .feed(GraphNames.IMAGES, f.images())
-                            .feed(GraphNames.LABELS, f.labels())
-                            .addTarget(GraphNames.TRAIN)
-                            .fetch(GraphNames.LOSS)
-                            .fetch(GraphNames.ACCURACY)
-                            .run()) {
-                        loss = ((TFloat32) r.get(0)).getFloat();
-                        acc = ((TFloat32) r.get(1)).getFloat();
+                    runner.feed(GraphNames.IMAGES, f.images()).feed(GraphNames.LABELS, f.labels())
+                            .addTarget(GraphNames.TRAIN);
+                    if (oneFetch) {
+                        runner.fetch(GraphNames.METRICS);
+                    } else {
+                        runner.fetch(GraphNames.LOSS).fetch(GraphNames.ACCURACY);
+                    }
+                    try (Result r = runner.run()) {
+                        TFloat32 first = (TFloat32) r.get(0);
+                        loss = oneFetch ? first.getFloat(0) : first.getFloat();
+                        acc = oneFetch ? first.getFloat(1) : ((TFloat32) r.get(1)).getFloat();
                     }
                     if (!Float.isFinite(loss)) {
                         throw new TrainingDivergedException("training diverged: loss is " + loss + " at epoch "

@@ -173,17 +173,25 @@ public final class ModelServer implements AutoCloseable {
 
     private void predict(HttpExchange ex, String name, Long version) throws IOException {
         byte[] body = readBody(ex);
-        JsonNode request;
-        try {
-            request = MAPPER.readTree(body);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw RestException.badRequest("malformed JSON: " + e.getOriginalMessage());
+        FastRequest fast = FastRequest.parse(JSON, body);
+        JsonNode request = null;
+        if (fast == null) {
+            try {
+                request = MAPPER.readTree(body);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw RestException.badRequest("malformed JSON: " + e.getOriginalMessage());
+            }
         }
         LoadedVersion v = acquire(name, version);
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
             try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
-                Predictor.predict(v, request, g);
+                if (fast == null || !Predictor.predictFast(v, fast, g)) {
+                    if (request == null) {
+                        request = MAPPER.readTree(body);
+                    }
+                    Predictor.predict(v, request, g);
+                }
             }
             send(ex, 200, out.toByteArray());
         } finally {
@@ -192,6 +200,9 @@ public final class ModelServer implements AutoCloseable {
     }
 
     private void status(HttpExchange ex, String name, Long version) throws IOException {
+        if (version != null) {
+            models.pollIfPresent(version);
+        }
         long served = models.servedVersion();
         Map<Long, ModelVersionWatcher.Failure> failures = models.failures();
         ByteArrayOutputStream out = new ByteArrayOutputStream();

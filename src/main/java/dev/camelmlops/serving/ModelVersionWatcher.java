@@ -145,6 +145,18 @@ public final class ModelVersionWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Asked about a version newer than the served one whose folder is already there: look now
+     * instead of at the next poll (a client waiting for a fresh version gets it up to a poll
+     * interval sooner; nothing else changes).
+     */
+    public void pollIfPresent(long version) {
+        if (version > servedVersion() && !failures.containsKey(version)
+                && Files.isDirectory(basePath.resolve(Long.toString(version)))) {
+            pollQuietly();
+        }
+    }
+
     /** The served version with a reference taken (release it), or null when none is loaded. */
     LoadedVersion acquire() {
         while (true) {

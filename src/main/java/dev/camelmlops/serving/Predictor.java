@@ -27,6 +27,33 @@ final class Predictor {
     private Predictor() {
     }
 
+    /**
+     * The fast path: a single-input float signature and a {@link FastRequest}; false when the
+     * request needs the general path.
+     */
+    static boolean predictFast(LoadedVersion version, FastRequest request, JsonGenerator out) throws IOException {
+        String sigName = request.signatureName == null ? DEFAULT_SIGNATURE : request.signatureName;
+        Signature sig = version.signatures().get(sigName);
+        if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
+            return false;
+        }
+        Map.Entry<String, Signature.TensorDescription> input = sig.getInputs().entrySet().iterator().next();
+        if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
+            return false;
+        }
+        try (Tensor t = org.tensorflow.types.TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(request.shape),
+                org.tensorflow.ndarray.buffer.DataBuffers.of(request.values, true, false));
+             Result result = run(version, sigName, Map.of(input.getKey(), t))) {
+            List<String> names = new ArrayList<>(sig.getOutputs().keySet());
+            if (request.row) {
+                writePredictions(out, result, names);
+            } else {
+                writeOutputs(out, result, names);
+            }
+        }
+        return true;
+    }
+
     /** Answers {@code request} with {@code version}, writing the JSON answer to {@code out}. */
     static void predict(LoadedVersion version, JsonNode request, JsonGenerator out) throws IOException {
         if (request == null || !request.isObject()) {

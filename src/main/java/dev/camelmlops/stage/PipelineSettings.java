@@ -79,7 +79,7 @@ public record PipelineSettings(
         float lr = r.getOptional("train.learning-rate", Float::parseFloat).orElse(arch.defaultLearningRate());
         long seed = r.get("train.seed", "42", Long::parseLong);
         boolean validate = r.get("train.validate-each-epoch", "true", PipelineSettings::parseBoolean);
-        int threads = r.get("train.threads", "0", Integer::parseInt);
+        int threads = r.getOptional("train.threads", Integer::parseInt).orElse(arch.defaultThreads());
         LearningRateSchedule schedule = r.getOptional("train.lr-schedule", LearningRateSchedule::parse)
                 .orElse(arch.defaultSchedule());
         TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads, schedule);
