@@ -41,6 +41,34 @@ final class SftpBench {
     private SftpBench() {
     }
 
+    /** Runs the SFTP benchmark in a child JVM with a 256 MB heap: a bundle must stream, not sit in memory. */
+    static Map<String, Object> inChildJvm(Path dir, long totalBytes) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path out = dir.resolve("sftp-result.json");
+        Process p = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                SftpBench.class.getName(), dir.toString(), Long.toString(totalBytes), out.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("sftp-child.log").toFile()).start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("SFTP benchmark did not finish in 15 minutes");
+        }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("SFTP benchmark with -Xmx256m failed (exit " + p.exitValue() + "): "
+                    + Files.readString(dir.resolve("sftp-child.log")).lines().filter(l -> l.contains("Exception")
+                    || l.contains("Error")).findFirst().orElse("see " + dir));
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> r = new com.fasterxml.jackson.databind.ObjectMapper().readValue(out.toFile(), Map.class);
+        r.put("jvm", "child JVM with -Xmx256m");
+        return r;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, Object> r = run(Path.of(args[0]), Long.parseLong(args[1]));
+        new com.fasterxml.jackson.databind.ObjectMapper().writeValue(Path.of(args[2]).toFile(), r);
+        System.exit(0);
+    }
+
     static Map<String, Object> run(Path dir, long totalBytes) throws Exception {
         Path root = Files.createDirectories(dir.resolve("sftp-root"));
         Path bundle = Files.createDirectories(dir.resolve("bundle"));

@@ -26,7 +26,18 @@ public enum ModelArchitecture {
             Layer.maxPool(2),
             Layer.flatten(),
             Layer.dense(128, true),
-            Layer.dense(10, false)), 6, 128, 0.003f, LearningRateSchedule.COSINE);
+            Layer.dense(10, false)), 6, 128, 0.003f, LearningRateSchedule.COSINE),
+
+    /**
+     * A wide multilayer perceptron (784-2048-2048-10): almost all of its work is large matrix
+     * products, so `mlops bench` uses it to measure how close training gets to the machine's
+     * MatMul throughput. Selectable, but not tuned for accuracy per second.
+     */
+    WIDE_MLP(List.of(
+            Layer.flatten(),
+            Layer.dense(2048, true),
+            Layer.dense(2048, true),
+            Layer.dense(10, false)), 3, 512, 0.001f, LearningRateSchedule.CONSTANT);
 
     private final List<Layer> layers;
     private final int defaultEpochs;
@@ -121,7 +132,8 @@ public enum ModelArchitecture {
                 return a;
             }
         }
-        throw new IllegalArgumentException("unknown model.architecture '" + s + "' (expected one of: tutorial, default)");
+        throw new IllegalArgumentException("unknown model.architecture '" + s
+                + "' (expected one of: tutorial, default, wide_mlp)");
     }
 
     /** One layer of a network. */
