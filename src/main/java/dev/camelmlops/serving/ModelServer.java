@@ -35,8 +35,12 @@ public final class ModelServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelServer.class);
     private static final Pattern PATH = Pattern.compile(
             "^/v1/models/([^/:]+)(?:/versions/([^/:]+))?(/metadata)?(?::([A-Za-z]+))?/?$");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final JsonFactory JSON = MAPPER.getFactory();
+    /** Number-heavy bodies: Jackson's fast float parser and writer (a 1-image request has 784 numbers). */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .build();
+    private static final ObjectMapper MAPPER = new ObjectMapper(JSON);
 
     static {
         // The JDK server writes headers and body in separate packets; with Nagle's algorithm on,
