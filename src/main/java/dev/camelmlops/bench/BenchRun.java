@@ -30,11 +30,11 @@ public final class BenchRun {
         b.results().put("machine", meta);
         try {
             b.guard("dataLoading", b::dataLoading);
+            Path[] tutorial = {null};
+            b.guard("tutorial", () -> tutorial[0] = b.tutorialRun());
             double[] roof = {Double.NaN};
             b.guard("matmulRoof", () -> roof[0] = b.matmulRoof());
             b.guard("trainingThroughput", () -> b.trainingThroughput(roof[0]));
-            Path[] tutorial = {null};
-            b.guard("tutorial", () -> tutorial[0] = b.tutorialRun());
             b.guard("defaultModel", b::defaultWithin60s);
             b.guard("pipeline", () -> {
                 Map<String, Object> r = PipelineBench.run(home, Files.createDirectories(scratch.resolve("pipeline")),
