@@ -63,9 +63,12 @@ public final class TrainedModel implements AutoCloseable {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be 0 (all cores) or more, got " + threads);
         }
+        // TensorFlow sizes its process-wide thread pools from the first session it creates (the
+        // embedded server's, in `run`); per-session pools make `threads` hold whatever ran before.
         return ConfigProto.newBuilder()
                 .setIntraOpParallelismThreads(threads)
                 .setInterOpParallelismThreads(threads)
+                .setUsePerSessionThreads(threads > 0)
                 .build();
     }
 
