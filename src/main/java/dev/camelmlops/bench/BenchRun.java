@@ -19,13 +19,13 @@ public final class BenchRun {
     }
 
     public static Map<String, Object> all(FashionMnistFiles files, boolean quick, PrintStream out, Path scratch,
-                                          Path home) throws Exception {
+                                          Path home, String commit) throws Exception {
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("date", Instant.now().toString());
         meta.put("cores", Runtime.getRuntime().availableProcessors());
         meta.put("java", System.getProperty("java.version"));
         meta.put("quick", quick);
-        meta.put("commit", commit(home));
+        meta.put("commit", commit == null ? "unknown" : commit);
         Benchmarks b = new Benchmarks(files, quick, out, scratch);
         b.results().put("machine", meta);
         try {
@@ -62,17 +62,6 @@ public final class BenchRun {
             deleteTree(scratch);
         }
         return b.results();
-    }
-
-    private static String commit(Path home) {
-        try {
-            Process p = new ProcessBuilder("git", "-C", home.toString(), "rev-parse", "--short", "HEAD")
-                    .redirectErrorStream(true).start();
-            String s = new String(p.getInputStream().readAllBytes()).trim();
-            return p.waitFor() == 0 ? s : "unknown";
-        } catch (Exception e) {
-            return "unknown";
-        }
     }
 
     @SuppressWarnings("unchecked")

@@ -19,12 +19,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 import java.util.zip.GZIPInputStream;
 import org.tensorflow.Graph;
 import org.tensorflow.Result;
@@ -311,17 +309,5 @@ public final class Benchmarks {
     /** A step that may throw. */
     public interface ThrowingRunnable {
         void run() throws Exception;
-    }
-
-    static <T> T unchecked(Supplier<T> s) {
-        return s.get();
-    }
-
-    static String fmt(double d) {
-        return String.format(Locale.ROOT, "%.3f", d);
-    }
-
-    static List<Double> list(double... xs) {
-        return Arrays.stream(xs).boxed().toList();
     }
 }

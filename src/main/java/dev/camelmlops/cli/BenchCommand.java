@@ -40,7 +40,8 @@ final class BenchCommand implements Callable<Integer> {
                     + "(apt-get install dataset-fashion-mnist, or set data.dir)");
         }
         Path scratch = Files.createTempDirectory("mlops-bench-");
-        Map<String, Object> results = BenchRun.all(files, quick, parent.out(), scratch, parent.home());
+        Map<String, Object> results = BenchRun.all(files, quick, parent.out(), scratch, parent.home(),
+                MlopsCli.gitCommit(parent.home()));
         Files.createDirectories(output.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), results);
         parent.out().println(BenchRun.table(results));

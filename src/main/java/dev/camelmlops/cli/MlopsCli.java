@@ -2,18 +2,16 @@ package dev.camelmlops.cli;
 
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.model.TrainingListener;
+import dev.camelmlops.registry.RunIds;
 import dev.camelmlops.stage.PipelineSettings;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -259,7 +257,7 @@ public final class MlopsCli {
             throw new ConfigurationException(e.getMessage());
         }
         if (props.getProperty("run.id", "").isBlank()) {
-            props.setProperty("run.id", newRunId());
+            props.setProperty("run.id", RunIds.next());
         }
         if (props.getProperty("run.git-commit", "").isBlank()) {
             String commit = environment.getOrDefault("CIRCLE_SHA1", gitCommit(home));
@@ -278,11 +276,6 @@ public final class MlopsCli {
             case "auto" -> new ConsoleProgress(out, System.console() != null);
             default -> throw new ConfigurationException("--progress must be auto, bar, plain or off, got " + progress);
         };
-    }
-
-    static String newRunId() {
-        return LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
-                + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
     }
 
     static String gitCommit(Path home) {

@@ -96,10 +96,6 @@ public final class BatchStore {
         return claimed;
     }
 
-    public synchronized List<Batch> claimedBy(String run) {
-        return list(claimed(run)).stream().map(p -> new Batch(p.getFileName().toString(), p)).toList();
-    }
-
     /** The run has ended (either way): its batches are used up. */
     public synchronized void consume(String run) {
         move(claimed(run), root.resolve("consumed").resolve(run));

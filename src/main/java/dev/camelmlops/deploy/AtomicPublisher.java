@@ -1,5 +1,6 @@
 package dev.camelmlops.deploy;
 
+import dev.camelmlops.registry.ModelVersions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -79,21 +80,13 @@ public final class AtomicPublisher {
     public static List<Integer> versions(ModelStore store) {
         List<Integer> versions = new ArrayList<>();
         for (String name : store.list("")) {
-            OptionalInt v = parse(name);
+            OptionalInt v = ModelVersions.parse(name);
             if (v.isPresent()) {
                 versions.add(v.getAsInt());
             }
         }
         versions.sort(Integer::compareTo);
         return versions;
-    }
-
-    static OptionalInt parse(String name) {
-        if (!name.matches("[0-9]{1,9}")) {
-            return OptionalInt.empty();
-        }
-        int v = Integer.parseInt(name);
-        return v > 0 ? OptionalInt.of(v) : OptionalInt.empty();
     }
 
     /**

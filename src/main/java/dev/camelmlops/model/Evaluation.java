@@ -5,9 +5,17 @@ package dev.camelmlops.model;
  * and recall, and the confusion matrix ({@code confusion[true][predicted]}).
  */
 public record Evaluation(int count, double accuracy, double loss, double[] precision, double[] recall,
-                         int[][] confusion) {
+                         int[][] confusion, java.util.List<Misclassified> misclassified) {
+
+    /** A wrongly classified image: its index, true label, predicted label and the predicted probability. */
+    public record Misclassified(int index, int label, int predicted, double confidence) {
+    }
 
     public static Evaluation of(int[][] confusion, double lossSum) {
+        return of(confusion, lossSum, java.util.List.of());
+    }
+
+    public static Evaluation of(int[][] confusion, double lossSum, java.util.List<Misclassified> misclassified) {
         int k = confusion.length;
         int count = 0;
         int correct = 0;
@@ -31,6 +39,6 @@ public record Evaluation(int count, double accuracy, double loss, double[] preci
             recall[c] = trueTotals[c] == 0 ? 0 : (double) confusion[c][c] / trueTotals[c];
         }
         return new Evaluation(count, count == 0 ? 0 : (double) correct / count,
-                count == 0 ? Double.NaN : lossSum / count, precision, recall, confusion);
+                count == 0 ? Double.NaN : lossSum / count, precision, recall, confusion, misclassified);
     }
 }

@@ -1,6 +1,8 @@
 package dev.camelmlops.model;
 
 import dev.camelmlops.data.Dataset;
+import java.util.ArrayList;
+import java.util.List;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
@@ -11,9 +13,15 @@ public final class Evaluator {
     private static final double MIN_PROBABILITY = 1e-7;
 
     public Evaluation evaluate(TrainedModel model, Dataset data) {
+        return evaluate(model, data, 0);
+    }
+
+    /** As {@link #evaluate(TrainedModel, Dataset)}, also keeping the first {@code keep} misclassified images. */
+    public Evaluation evaluate(TrainedModel model, Dataset data, int keep) {
         int k = Dataset.CLASSES;
         int[][] confusion = new int[k][k];
         double[] lossSum = {0};
+        List<Evaluation.Misclassified> wrong = new ArrayList<>();
         forEachBatch(model, data, (first, count, probs) -> {
             for (int i = 0; i < count; i++) {
                 int label = data.label(first + i);
@@ -24,10 +32,13 @@ public final class Evaluator {
                     }
                 }
                 confusion[label][best]++;
+                if (best != label && wrong.size() < keep) {
+                    wrong.add(new Evaluation.Misclassified(first + i, label, best, probs[i * k + best]));
+                }
                 lossSum[0] -= Math.log(Math.max(MIN_PROBABILITY, probs[i * k + label]));
             }
         });
-        return Evaluation.of(confusion, lossSum[0]);
+        return Evaluation.of(confusion, lossSum[0], wrong);
     }
 
     /** Class probabilities of the first {@code n} images, as {@code [n][10]}. */

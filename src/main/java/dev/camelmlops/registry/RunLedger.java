@@ -54,18 +54,32 @@ public final class RunLedger {
         }
     }
 
-    /** Every run, oldest first: its "finished" record over its "started" one; outcome "interrupted" when unfinished. */
+    private List<Map<String, Object>> cached;
+    private long cachedSize = -1;
+    private long cachedModified = -1;
+
+    /**
+     * Every run, oldest first: its "finished" record over its "started" one; outcome "interrupted"
+     * when unfinished. Parsed again only when the file has changed (health checks ask often).
+     */
     public synchronized List<Map<String, Object>> runs() {
-        Map<String, Map<String, Object>> byId = new LinkedHashMap<>();
         if (!Files.isRegularFile(file)) {
             return List.of();
         }
         List<String> lines;
         try {
+            long size = Files.size(file);
+            long modified = Files.getLastModifiedTime(file).toMillis();
+            if (cached != null && size == cachedSize && modified == cachedModified) {
+                return cached;
+            }
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            cachedSize = size;
+            cachedModified = modified;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the run ledger " + file, e);
         }
+        Map<String, Map<String, Object>> byId = new LinkedHashMap<>();
         for (String line : lines) {
             if (line.isBlank()) {
                 continue;
@@ -90,9 +104,10 @@ public final class RunLedger {
                 r.put("reason", "no finished record: the process stopped during the run");
             }
             r.remove("event");
-            runs.add(r);
+            runs.add(java.util.Collections.unmodifiableMap(r));
         }
-        return runs;
+        cached = java.util.Collections.unmodifiableList(runs);
+        return cached;
     }
 
     public Optional<Map<String, Object>> run(String id) {

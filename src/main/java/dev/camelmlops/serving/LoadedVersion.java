@@ -37,10 +37,6 @@ final class LoadedVersion {
         return version;
     }
 
-    Path dir() {
-        return dir;
-    }
-
     Map<String, Signature> signatures() {
         return signatures;
     }
@@ -66,9 +62,5 @@ final class LoadedVersion {
         if (references.decrementAndGet() == 0) {
             bundle.close();
         }
-    }
-
-    boolean closed() {
-        return references.get() == 0;
     }
 }

@@ -36,7 +36,6 @@ public class RetrainCoordinator implements AutoCloseable {
     private CamelContext context;
     private boolean running;
     private final List<String> waiting = new ArrayList<>();
-    private final List<RunExecutor.Result> results = new ArrayList<>();
 
     public RetrainCoordinator(PipelineSettings settings, BatchStore batches, RunLedger ledger, RetrainRunner runner) {
         this.settings = settings;
@@ -130,10 +129,7 @@ public class RetrainCoordinator implements AutoCloseable {
         String trigger = firstTrigger;
         while (true) {
             try {
-                RunExecutor.Result r = runner.run(context, trigger);
-                synchronized (this) {
-                    results.add(r);
-                }
+                runner.run(context, trigger);
             } catch (RuntimeException e) {
                 LOG.error("retrain run failed to start: {}", e.toString());
             }
@@ -154,11 +150,6 @@ public class RetrainCoordinator implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** Runs finished so far (for health checks and tests). */
-    public synchronized List<RunExecutor.Result> results() {
-        return List.copyOf(results);
     }
 
     public synchronized boolean busy() {

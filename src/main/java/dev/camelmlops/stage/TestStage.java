@@ -40,26 +40,8 @@ public class TestStage {
         Dataset test = new PreparedData(work.data()).readTest();
         long t0 = System.nanoTime();
         Evaluation ev;
-        List<Map<String, Object>> misclassified = new ArrayList<>();
         try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
-            ev = new Evaluator().evaluate(model, test);
-            float[][] p = new Evaluator().predict(model, test, Math.min(test.size(), 2000));
-            for (int i = 0; i < p.length && misclassified.size() < 24; i++) {
-                int best = 0;
-                for (int c = 1; c < p[i].length; c++) {
-                    if (p[i][c] > p[i][best]) {
-                        best = c;
-                    }
-                }
-                if (best != test.label(i)) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("index", i);
-                    m.put("label", test.label(i));
-                    m.put("predicted", best);
-                    m.put("confidence", p[i][best]);
-                    misclassified.add(m);
-                }
-            }
+            ev = new Evaluator().evaluate(model, test, 24);
         }
         Map<String, Object> baseline = null;
         List<GateResult> gates = gates(ev);
@@ -71,7 +53,7 @@ public class TestStage {
         if (baseline != null) {
             doc.put("baseline", baseline);
         }
-        doc.put("misclassified", misclassified);
+        doc.put("misclassified", ev.misclassified());
         Json.write(work.evaluation(), doc);
         JUnitReport.write(work.junitReport(), "quality-gate", gates, seconds);
         List<String> failed = gates.stream().filter(g -> !g.passed()).map(GateResult::message).toList();

@@ -7,16 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.camelmlops.data.Sha256;
-import dev.camelmlops.testing.TinyFashion;
-import java.io.ByteArrayOutputStream;
+import dev.camelmlops.testing.Cli;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,11 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
  * stage leaves behind.
  */
 class MlopsCliTest {
-    private static final Path HOME = Path.of("").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path tmp;
+    private Cli cli;
     private Path data;
     private Path work;
     private Path staging;
@@ -39,30 +34,15 @@ class MlopsCliTest {
 
     @BeforeEach
     void data() {
-        data = tmp.resolve("data");
-        TinyFashion.write(data, 300, 100);
-        work = tmp.resolve("work");
+        cli = new Cli(tmp);
+        data = cli.data();
+        work = cli.work();
         staging = tmp.resolve("staging");
     }
 
     private int mlops(String... args) {
-        List<String> all = new ArrayList<>(List.of(
-                "-Ddata.dir=" + data, "-Dwork.dir=" + work, "-Ddata.download=false",
-                "-Ddeploy.staging-dir=" + staging, "-Dledger.file=" + tmp.resolve("ledger.jsonl"), "-Ddeploy.prod-dir=" + tmp.resolve("prod"), "-Dserving.port=0",
-                "-Dmodel.architecture=tutorial", "-Dtrain.epochs=2", "-Dtrain.batch-size=16",
-                "-Dtrain.learning-rate=0.003", "--progress=plain"));
-        all.addAll(List.of(args));
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
-        PrintStream err = System.err;
-        int code;
-        try {
-            System.setErr(out);
-            code = MlopsCli.execute(HOME, Map.of(), out, all.toArray(String[]::new));
-        } finally {
-            System.setErr(err);
-        }
-        output = buf.toString(StandardCharsets.UTF_8);
+        int code = cli.run(args);
+        output = cli.output();
         return code;
     }
 
