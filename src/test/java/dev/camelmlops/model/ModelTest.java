@@ -96,7 +96,13 @@ class ModelTest {
             }
         };
         try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
-            double before = new Evaluator().evaluate(m, test).accuracy();
+            Evaluation untrained = new Evaluator().evaluate(m, test, 5);
+            double before = untrained.accuracy();
+            assertEquals(5, untrained.misclassified().size(), "an untrained model gets more than 5 of 100 wrong");
+            for (Evaluation.Misclassified w : untrained.misclassified()) {
+                assertEquals(test.label(w.index()), w.label());
+                assertTrue(w.predicted() != w.label(), w.toString());
+            }
             TrainingHistory h = new Trainer().train(m, train, test, p, listener, false);
             Evaluation after = new Evaluator().evaluate(m, test);
             assertEquals(3, h.history().size());
