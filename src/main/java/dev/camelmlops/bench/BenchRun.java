@@ -40,10 +40,11 @@ public final class BenchRun {
                 Map<String, Object> r = PipelineBench.run(home, Files.createDirectories(scratch.resolve("pipeline")),
                         files.trainImages().getParent(), quick);
                 b.results().put("pipeline", r);
-                out.printf(Locale.ROOT, "bench: mlops run (tutorial%s): %.1f s wall, %.1f s training, overhead %.1f s,"
-                                + " peak RSS %.0f MB%n", quick ? ", 1 epoch" : "", r.get("wallSeconds"),
+                out.printf(Locale.ROOT, "bench: mlops run (tutorial%s; median of %d after one warm-up run): %.1f s wall,"
+                                + " %.1f s training, overhead %.1f s (all: %s), peak RSS %.0f MB%n",
+                        quick ? ", 1 epoch" : "", r.get("measuredRuns"), r.get("wallSeconds"),
                         r.getOrDefault("trainingSeconds", Double.NaN), r.getOrDefault("overheadSeconds", Double.NaN),
-                        r.get("peakRssMB"));
+                        r.get("overheadSecondsAll"), r.get("peakRssMB"));
             });
             if (tutorial[0] != null) {
                 b.guard("serving", () -> b.serving(tutorial[0]));

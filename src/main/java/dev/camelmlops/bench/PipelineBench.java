@@ -12,13 +12,36 @@ import java.util.concurrent.TimeUnit;
 /**
  * `mlops run` as users run it, through the launcher (JVM start included; class-data sharing as
  * the launcher sets it up): wall time minus the time spent training, and the peak RSS of the JVM
- * (VmHWM, sampled from /proc until the process ends).
+ * (VmHWM, sampled from /proc until the process ends). One unmeasured run first (it may build the
+ * launcher's class-data archive and warms the page cache, as any earlier run would have), then
+ * the median of the measured runs by overhead.
  */
 final class PipelineBench {
     private PipelineBench() {
     }
 
     static Map<String, Object> run(Path home, Path dir, Path dataDir, boolean quick) throws Exception {
+        once(home, Files.createDirectories(dir.resolve("warm-up")), dataDir, quick);
+        int repeats = quick ? 1 : 3;
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (int i = 0; i < repeats; i++) {
+            runs.add(once(home, Files.createDirectories(dir.resolve("run-" + (i + 1))), dataDir, quick));
+        }
+        runs.sort(java.util.Comparator.comparingDouble(r -> (Double) r.getOrDefault("overheadSeconds",
+                Double.POSITIVE_INFINITY)));
+        Map<String, Object> r = new LinkedHashMap<>(runs.get(runs.size() / 2));
+        r.put("measuredRuns", repeats);
+        r.put("overheadSecondsAll", runs.stream().map(m -> round2(m.get("overheadSeconds"))).toList());
+        r.put("peakRssMBAll", runs.stream().map(m -> round2(m.get("peakRssMB"))).toList());
+        r.put("goal", "overhead <= 3 s including JVM start; peak RSS <= 768 MB");
+        return r;
+    }
+
+    private static Object round2(Object x) {
+        return x instanceof Double d ? Math.round(d * 100) / 100.0 : x;
+    }
+
+    private static Map<String, Object> once(Path home, Path dir, Path dataDir, boolean quick) throws Exception {
         List<String> cmd = new ArrayList<>();
         Path launcher = home.resolve("mlops");
         if (Files.isExecutable(launcher)) {
@@ -65,7 +88,6 @@ final class PipelineBench {
         }
         r.put("peakRssMB", peakKb / 1024.0);
         r.put("dataAsFloat32MB", 70000 * 784 * 4 / 1e6);
-        r.put("goal", "overhead <= 3 s including JVM start; peak RSS <= 768 MB");
         return r;
     }
 }

@@ -5,6 +5,7 @@ import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.registry.RunIds;
 import dev.camelmlops.stage.PipelineSettings;
 import java.io.PrintStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -157,6 +158,9 @@ public final class MlopsCli {
     }
 
     int runRoute(String route, String trigger) {
+        if (!List.of("build", "deploy").contains(route)) {
+            dev.camelmlops.model.NativeWarmup.startInBackground();
+        }
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         derive(props, settings, false);
@@ -181,7 +185,6 @@ public final class MlopsCli {
     static void derive(Properties props, PipelineSettings settings, boolean watch) {
         props.setProperty("mlops.staging-endpoint", settings.target().endpointUri(DeployTarget.STAGING));
         props.setProperty("mlops.prod-endpoint", settings.target().endpointUri(DeployTarget.PROD));
-        props.setProperty("mlops.watch", Boolean.toString(watch));
         boolean scheduled = watch && !settings.retrain().cron().isBlank();
         props.setProperty("mlops.schedule-enabled", Boolean.toString(scheduled));
         props.setProperty("mlops.schedule-cron", scheduled ? settings.retrain().cron().trim().replaceAll("\\s+", "+")
@@ -260,7 +263,7 @@ public final class MlopsCli {
             props.setProperty("run.id", RunIds.next());
         }
         if (props.getProperty("run.git-commit", "").isBlank()) {
-            String commit = environment.getOrDefault("CIRCLE_SHA1", gitCommit(home));
+            String commit = environment.containsKey("CIRCLE_SHA1") ? environment.get("CIRCLE_SHA1") : gitCommit(home);
             if (commit != null) {
                 props.setProperty("run.git-commit", commit);
             }
@@ -278,9 +281,18 @@ public final class MlopsCli {
         };
     }
 
+    /**
+     * The commit checked out in {@code home}: read from .git (HEAD, then the loose or packed ref)
+     * without starting a process, else asked of git.
+     */
     static String gitCommit(Path home) {
-        if (!Files.isDirectory(home.resolve(".git"))) {
+        Path git = home.resolve(".git");
+        if (!Files.isDirectory(git)) {
             return null;
+        }
+        String fromFiles = headFromFiles(git);
+        if (fromFiles != null) {
+            return fromFiles;
         }
         try {
             Process p = new ProcessBuilder("git", "-C", home.toString(), "rev-parse", "HEAD")
@@ -288,6 +300,36 @@ public final class MlopsCli {
             String s = new String(p.getInputStream().readAllBytes()).trim();
             return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 && s.matches("[0-9a-f]{40}") ? s : null;
         } catch (Exception e) {
+            return null;
+        }
+    }
+
+    static String headFromFiles(Path git) {
+        try {
+            String head = Files.readString(git.resolve("HEAD")).trim();
+            if (head.matches("[0-9a-f]{40}")) {
+                return head;
+            }
+            if (!head.startsWith("ref: ")) {
+                return null;
+            }
+            String ref = head.substring(5).trim();
+            Path loose = git.resolve(ref).normalize();
+            if (loose.startsWith(git) && Files.isRegularFile(loose)) {
+                String id = Files.readString(loose).trim();
+                return id.matches("[0-9a-f]{40}") ? id : null;
+            }
+            Path packed = git.resolve("packed-refs");
+            if (Files.isRegularFile(packed)) {
+                for (String line : Files.readAllLines(packed)) {
+                    if (line.endsWith(" " + ref) && line.length() == 41 + ref.length()) {
+                        String id = line.substring(0, 40);
+                        return id.matches("[0-9a-f]{40}") ? id : null;
+                    }
+                }
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
             return null;
         }
     }

@@ -28,14 +28,20 @@ public final class DatasetDownloader {
     private final URI baseUrl;
     private final Map<String, String> expectedSha256;
     private final Duration timeout;
-    private final HttpClient http;
+    /** Created on the first download: building an HttpClient sets up TLS (about 0.2 s) and most runs never download. */
+    private HttpClient http;
 
     public DatasetDownloader(URI baseUrl, Map<String, String> expectedSha256, Duration timeout) {
         this.baseUrl = baseUrl.toString().endsWith("/") ? baseUrl : URI.create(baseUrl + "/");
         this.expectedSha256 = Map.copyOf(expectedSha256);
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NORMAL).build();
+    }
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
+        }
+        return http;
     }
 
     /** Downloads every named file missing from {@code cacheDir}; returns the folder. */
@@ -67,7 +73,7 @@ public final class DatasetDownloader {
             Files.createDirectories(target.getParent());
             tmp = Files.createTempFile(target.getParent(), "." + name, ".part");
             HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-            HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> resp = http().send(req, HttpResponse.BodyHandlers.ofInputStream());
             MessageDigest md = Sha256.newDigest();
             long size = 0;
             try (InputStream in = resp.body()) {

@@ -7,16 +7,18 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
 import java.util.zip.GZIPOutputStream;
 
-/** Writes IDX files (plain, or gzip when the name ends in .gz). */
+/** Writes IDX files (plain, or gzip when the name ends in .gz); returns the written file's SHA-256. */
 public final class IdxWriter {
     private IdxWriter() {
     }
 
-    public static void writeImages(Path file, byte[] pixels, int rows, int cols) {
+    public static String writeImages(Path file, byte[] pixels, int rows, int cols) {
         int count = pixels.length / (rows * cols);
-        write(file, out -> {
+        return write(file, out -> {
             out.writeInt(IdxReader.IMAGES_MAGIC);
             out.writeInt(count);
             out.writeInt(rows);
@@ -25,8 +27,8 @@ public final class IdxWriter {
         });
     }
 
-    public static void writeLabels(Path file, byte[] labels) {
-        write(file, out -> {
+    public static String writeLabels(Path file, byte[] labels) {
+        return write(file, out -> {
             out.writeInt(IdxReader.LABELS_MAGIC);
             out.writeInt(labels.length);
             out.write(labels);
@@ -37,18 +39,21 @@ public final class IdxWriter {
         void write(DataOutputStream out) throws IOException;
     }
 
-    static void write(Path file, Body body) {
+    static String write(Path file, Body body) {
         try {
             if (file.getParent() != null) {
                 Files.createDirectories(file.getParent());
             }
-            OutputStream raw = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+            MessageDigest digest = Sha256.newDigest();
+            OutputStream raw = new BufferedOutputStream(new DigestOutputStream(Files.newOutputStream(file), digest),
+                    1 << 16);
             if (file.getFileName().toString().endsWith(".gz")) {
                 raw = new GZIPOutputStream(raw, 1 << 16);
             }
             try (DataOutputStream out = new DataOutputStream(raw)) {
                 body.write(out);
             }
+            return Sha256.hex(digest.digest());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }

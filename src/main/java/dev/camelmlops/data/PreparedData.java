@@ -1,6 +1,16 @@
 package dev.camelmlops.data;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The build stage's output in a run's work folder: train and test splits as uncompressed IDX
@@ -14,6 +24,7 @@ public final class PreparedData {
     public static final String NEW_IMAGES = "new-images.idx";
     public static final String NEW_LABELS = "new-labels.idx";
     public static final String MANIFEST = "data-manifest.json";
+    public static final List<String> SPLIT_FILES = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
 
     private final Path dir;
 
@@ -33,11 +44,36 @@ public final class PreparedData {
         return dir.resolve(name);
     }
 
-    public void write(Dataset train, Dataset test) {
-        IdxWriter.writeImages(file(TRAIN_IMAGES), train.pixels(), train.rows(), train.cols());
-        IdxWriter.writeLabels(file(TRAIN_LABELS), train.labels());
-        IdxWriter.writeImages(file(TEST_IMAGES), test.pixels(), test.rows(), test.cols());
-        IdxWriter.writeLabels(file(TEST_LABELS), test.labels());
+    /**
+     * Writes the four split files, the train images (most of the bytes) on a second thread;
+     * returns each file's name, SHA-256 and size, in the order of {@link #SPLIT_FILES}.
+     */
+    public List<DataManifest.FileEntry> write(Dataset train, Dataset test) {
+        Map<String, String> sha = new ConcurrentHashMap<>();
+        ExecutorService second = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "prepared-data-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Future<?> images = second.submit(() -> sha.put(TRAIN_IMAGES,
+                    IdxWriter.writeImages(file(TRAIN_IMAGES), train.pixels(), train.rows(), train.cols())));
+            sha.put(TRAIN_LABELS, IdxWriter.writeLabels(file(TRAIN_LABELS), train.labels()));
+            sha.put(TEST_IMAGES, IdxWriter.writeImages(file(TEST_IMAGES), test.pixels(), test.rows(), test.cols()));
+            sha.put(TEST_LABELS, IdxWriter.writeLabels(file(TEST_LABELS), test.labels()));
+            Concurrent.join(images);
+        } finally {
+            second.shutdownNow();
+        }
+        List<DataManifest.FileEntry> entries = new ArrayList<>();
+        for (String name : SPLIT_FILES) {
+            try {
+                entries.add(new DataManifest.FileEntry(name, sha.get(name), Files.size(file(name))));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the size of " + file(name), e);
+            }
+        }
+        return entries;
     }
 
     /** Keeps the new batches (also part of the train split) apart, for the new-data check. */
