@@ -23,7 +23,8 @@ final class EmbeddedServing implements AutoCloseable {
     }
 
     static EmbeddedServing start(String modelName, Path basePath, String host, int port, PipelineSettings settings) {
-        ModelVersionWatcher watcher = new ModelVersionWatcher(modelName, basePath, settings.serving().pollInterval());
+        ModelVersionWatcher watcher = new ModelVersionWatcher(modelName, basePath, settings.serving().pollInterval(),
+                settings.serving().tfThreads());
         try {
             ModelServer server = new ModelServer(watcher, host, port, settings.serving().threads(),
                     settings.serving().maxRequestBytes());

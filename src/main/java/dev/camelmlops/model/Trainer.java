@@ -10,7 +10,9 @@ import org.tensorflow.types.TFloat32;
 /**
  * Mini-batch training of a {@link TrainedModel}: shuffles the training data each epoch with a
  * seeded generator, runs the graph's train op batch by batch, stops at the first NaN or infinite
- * loss, and optionally measures the test split after each epoch.
+ * loss, and optionally measures the test split after each epoch. With a time budget it stops after
+ * the step that uses it up, and the learning-rate schedule runs on whichever is further along,
+ * the steps or the clock (time in evaluation does not count).
  */
 public final class Trainer {
     private final Evaluator evaluator = new Evaluator();
@@ -38,12 +40,15 @@ public final class Trainer {
         long start = System.nanoTime();
         long totalSteps = (long) steps * params.epochs();
         long globalStep = 0;
+        long budgetNanos = params.maxSeconds() > 0 ? (long) (params.maxSeconds() * 1e9) : 0;
+        long trainedNanos = 0; // in training steps, over finished epochs
+        boolean outOfTime = false;
         boolean feedRate = model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
         boolean oneFetch = model.graph().operation(GraphNames.METRICS) != null;
         try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
              BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null;
              TFloat32 rate = TFloat32.scalarOf(params.learningRate())) {
-            for (int epoch = 1; epoch <= params.epochs(); epoch++) {
+            for (int epoch = 1; epoch <= params.epochs() && !outOfTime; epoch++) {
                 shuffle(order, random);
                 listener.epochStarted(epoch, params.epochs(), steps);
                 long epochStart = System.nanoTime();
@@ -57,7 +62,12 @@ public final class Trainer {
                     float acc;
                     Session.Runner runner = session.runner();
                     if (feedRate) {
-                        rate.setFloat(params.schedule().rate(params.learningRate(), globalStep, totalSteps));
+                        double progress = totalSteps <= 1 ? 0 : (double) globalStep / (totalSteps - 1);
+                        if (budgetNanos > 0) {
+                            long used = trainedNanos + System.nanoTime() - epochStart;
+                            progress = Math.max(progress, (double) used / budgetNanos);
+                        }
+                        rate.setFloat(params.schedule().rate(params.learningRate(), progress));
                         runner.feed(AdamUpdate.LEARNING_RATE, rate);
                     }
                     globalStep++;
@@ -82,8 +92,14 @@ public final class Trainer {
                     accSum += (double) acc * f.batchSize();
                     seen += f.batchSize();
                     listener.stepFinished(epoch, step + 1, steps, lossSum / seen, accSum / seen);
+                    if (budgetNanos > 0 && trainedNanos + System.nanoTime() - epochStart >= budgetNanos) {
+                        outOfTime = epoch < params.epochs() || step + 1 < steps;
+                        break;
+                    }
                 }
-                double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
+                long epochNanos = System.nanoTime() - epochStart;
+                trainedNanos += epochNanos;
+                double trainSeconds = epochNanos / 1e9;
                 double testLoss = Double.NaN;
                 double testAcc = Double.NaN;
                 if (validation != null && params.validateEachEpoch()) {
@@ -92,15 +108,17 @@ public final class Trainer {
                     testAcc = ev.accuracy();
                 }
                 TrainingHistory.Epoch e = new TrainingHistory.Epoch(epoch, lossSum / seen, accSum / seen,
-                        testLoss, testAcc, trainSeconds, seen / trainSeconds);
+                        testLoss, testAcc, trainSeconds, seen / trainSeconds, seen);
                 epochs.add(e);
                 listener.epochFinished(e, params.epochs());
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double trainingOnly = epochs.stream().mapToDouble(TrainingHistory.Epoch::seconds).sum();
-        return new TrainingHistory(params.architecture().id(), params.epochs(), batch, params.learningRate(),
-                params.schedule().id(), params.seed(), n, warmStart, seconds, (double) n * params.epochs() / trainingOnly, epochs);
+        double trainingOnly = trainedNanos / 1e9;
+        long images = epochs.stream().mapToLong(TrainingHistory.Epoch::images).sum();
+        return new TrainingHistory(params.architecture().id(), epochs.size(), batch, params.learningRate(),
+                params.schedule().id(), params.seed(), n, warmStart, seconds, images / trainingOnly,
+                params.maxSeconds(), outOfTime, epochs);
     }
 
     private static void shuffle(int[] a, SplittableRandom random) {

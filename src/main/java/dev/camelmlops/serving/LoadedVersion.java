@@ -19,6 +19,7 @@ final class LoadedVersion {
     private final SavedModelBundle bundle;
     private final Map<String, Signature> signatures = new LinkedHashMap<>();
     private final AtomicInteger references = new AtomicInteger(1);
+    private final Map<String, RequestBatcher> batchers = new java.util.concurrent.ConcurrentHashMap<>();
 
     private LoadedVersion(long version, Path dir, SavedModelBundle bundle) {
         this.version = version;
@@ -29,8 +30,20 @@ final class LoadedVersion {
         }
     }
 
-    static LoadedVersion load(long version, Path dir) {
-        return new LoadedVersion(version, dir, SavedModelBundle.load(dir.toString(), "serve"));
+    /**
+     * Loads a version with a session tuned for answering requests: graph nodes run on the
+     * calling thread (no hand-off to an inter-op pool, about 40 us less per call for a small
+     * model) and each kernel on at most {@code intraOpThreads} threads in the session's own pool
+     * (with concurrent requests, and request batching, parallelism comes from the requests).
+     */
+    static LoadedVersion load(long version, Path dir, int intraOpThreads) {
+        org.tensorflow.proto.ConfigProto config = org.tensorflow.proto.ConfigProto.newBuilder()
+                .setInterOpParallelismThreads(-1)
+                .setIntraOpParallelismThreads(intraOpThreads)
+                .setUsePerSessionThreads(true)
+                .build();
+        return new LoadedVersion(version, dir, SavedModelBundle.loader(dir.toString()).withTags("serve")
+                .withConfigProto(config).load());
     }
 
     long version() {
@@ -43,6 +56,11 @@ final class LoadedVersion {
 
     SessionFunction function(String key) {
         return bundle.function(key);
+    }
+
+    /** The batcher of signature {@code key}, created on first use. */
+    RequestBatcher batcher(String key, java.util.function.Supplier<RequestBatcher> create) {
+        return batchers.computeIfAbsent(key, k -> create.get());
     }
 
     /** Takes a reference; false when the version is already closed (the caller looks again). */

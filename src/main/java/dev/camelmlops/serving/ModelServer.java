@@ -177,7 +177,7 @@ public final class ModelServer implements AutoCloseable {
 
     private void predict(HttpExchange ex, String name, Long version) throws IOException {
         byte[] body = readBody(ex);
-        FastRequest fast = FastRequest.parse(JSON, body);
+        FastRequest fast = FastRequest.parse(body);
         JsonNode request = null;
         if (fast == null) {
             try {

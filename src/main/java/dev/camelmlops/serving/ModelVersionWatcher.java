@@ -29,6 +29,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final String modelName;
     private final Path basePath;
     private final Duration pollInterval;
+    private final int tfThreads;
     private final AtomicReference<LoadedVersion> current = new AtomicReference<>();
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
     private ScheduledExecutorService scheduler;
@@ -38,9 +39,18 @@ public final class ModelVersionWatcher implements AutoCloseable {
     }
 
     public ModelVersionWatcher(String modelName, Path basePath, Duration pollInterval) {
+        this(modelName, basePath, pollInterval, 1);
+    }
+
+    /** @param tfThreads TensorFlow intra-op threads per loaded version (serving.tf-threads) */
+    public ModelVersionWatcher(String modelName, Path basePath, Duration pollInterval, int tfThreads) {
+        if (tfThreads < 1) {
+            throw new IllegalArgumentException("tfThreads must be 1 or more, got " + tfThreads);
+        }
         this.modelName = modelName;
         this.basePath = basePath;
         this.pollInterval = pollInterval;
+        this.tfThreads = tfThreads;
     }
 
     public String modelName() {
@@ -87,7 +97,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
             }
             try {
                 long t0 = System.nanoTime();
-                LoadedVersion loaded = LoadedVersion.load(v, dir);
+                LoadedVersion loaded = LoadedVersion.load(v, dir, tfThreads);
                 failures.remove(v);
                 LoadedVersion old = current.getAndSet(loaded);
                 LOG.info("model {}: version {} loaded from {} in {} ms{}", modelName, v, dir,

@@ -27,9 +27,13 @@ final class Predictor {
     private Predictor() {
     }
 
+    /** Most rows one TensorFlow call takes when concurrent requests are batched. */
+    static final int MAX_BATCH_ROWS = 128;
+
     /**
      * The fast path: a single-input float signature and a {@link FastRequest}; false when the
-     * request needs the general path.
+     * request needs the general path. When the signature has a batch dimension on its input and
+     * every output, concurrent requests share TensorFlow calls ({@link RequestBatcher}).
      */
     static boolean predictFast(LoadedVersion version, FastRequest request, JsonGenerator out) throws IOException {
         String sigName = request.signatureName == null ? DEFAULT_SIGNATURE : request.signatureName;
@@ -41,10 +45,26 @@ final class Predictor {
         if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
             return false;
         }
+        List<String> names = new ArrayList<>(sig.getOutputs().keySet());
+        if (batchable(sig, input.getValue(), request)) {
+            long[] rowShape = java.util.Arrays.copyOfRange(request.shape, 1, request.shape.length);
+            RequestBatcher batcher = version.batcher(sigName, () -> new RequestBatcher(version.function(sigName),
+                    input.getKey(), rowShape, names, MAX_BATCH_ROWS));
+            RequestBatcher.Answer answer;
+            try {
+                answer = batcher.run(request.values, request.rows());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the model", e);
+            }
+            try (answer) {
+                writeRows(out, request.row, names, answer);
+            }
+            return true;
+        }
         try (Tensor t = org.tensorflow.types.TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(request.shape),
                 org.tensorflow.ndarray.buffer.DataBuffers.of(request.values, true, false));
              Result result = run(version, sigName, Map.of(input.getKey(), t))) {
-            List<String> names = new ArrayList<>(sig.getOutputs().keySet());
             if (request.row) {
                 writePredictions(out, result, names);
             } else {
@@ -52,6 +72,82 @@ final class Predictor {
             }
         }
         return true;
+    }
+
+    /**
+     * Batching needs the input's first dimension to be the (unknown) batch size and the rest
+     * fixed and matched by the request, and a batch dimension on every output, so that the rows
+     * of one request are rows of the outputs.
+     */
+    private static boolean batchable(Signature sig, Signature.TensorDescription input, FastRequest request) {
+        org.tensorflow.ndarray.Shape in = input.shape;
+        if (in == null || in.isUnknown() || in.numDimensions() != request.shape.length || in.numDimensions() < 1
+                || in.size(0) != org.tensorflow.ndarray.Shape.UNKNOWN_SIZE) {
+            return false;
+        }
+        for (int d = 1; d < in.numDimensions(); d++) {
+            if (in.size(d) != request.shape[d]) {
+                return false;
+            }
+        }
+        for (Signature.TensorDescription out : sig.getOutputs().values()) {
+            org.tensorflow.ndarray.Shape s = out.shape;
+            if (s == null || s.isUnknown() || s.numDimensions() < 1 || s.size(0) != org.tensorflow.ndarray.Shape.UNKNOWN_SIZE
+                    || !writable(out.dataType)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean writable(org.tensorflow.proto.DataType t) {
+        return t == org.tensorflow.proto.DataType.DT_FLOAT || t == org.tensorflow.proto.DataType.DT_DOUBLE
+                || t == org.tensorflow.proto.DataType.DT_INT32 || t == org.tensorflow.proto.DataType.DT_INT64;
+    }
+
+    /** A request's rows of batched outputs, in the row ({@code predictions}) or columnar ({@code outputs}) form. */
+    private static void writeRows(JsonGenerator g, boolean row, List<String> names, RequestBatcher.Answer answer)
+            throws IOException {
+        List<Tensor> tensors = new ArrayList<>();
+        List<JsonTensors.Leaf> leaves = new ArrayList<>();
+        for (String n : names) {
+            Tensor t = answer.output(n);
+            tensors.add(t);
+            leaves.add(JsonTensors.leaf(t));
+        }
+        g.writeStartObject();
+        g.writeFieldName(row ? "predictions" : "outputs");
+        if (names.size() == 1) {
+            writeRange(g, tensors.get(0), leaves.get(0), answer);
+        } else if (row) {
+            g.writeStartArray();
+            for (int i = answer.from; i < answer.from + answer.rows; i++) {
+                g.writeStartObject();
+                for (int k = 0; k < names.size(); k++) {
+                    g.writeFieldName(names.get(k));
+                    JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } else {
+            g.writeStartObject();
+            for (int k = 0; k < names.size(); k++) {
+                g.writeFieldName(names.get(k));
+                writeRange(g, tensors.get(k), leaves.get(k), answer);
+            }
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+    }
+
+    private static void writeRange(JsonGenerator g, Tensor t, JsonTensors.Leaf leaf, RequestBatcher.Answer answer)
+            throws IOException {
+        g.writeStartArray();
+        for (int i = answer.from; i < answer.from + answer.rows; i++) {
+            JsonTensors.writeElement(g, t, leaf, i);
+        }
+        g.writeEndArray();
     }
 
     /** Answers {@code request} with {@code version}, writing the JSON answer to {@code out}. */
@@ -105,8 +201,13 @@ final class Predictor {
     }
 
     private static Result run(LoadedVersion version, String sigName, Map<String, Tensor> feeds) {
+        return call(version.function(sigName), feeds);
+    }
+
+    /** Calls a signature; TensorFlow's complaints about the inputs become 400s. */
+    static Result call(org.tensorflow.SessionFunction function, Map<String, Tensor> feeds) {
         try {
-            return version.function(sigName).call(feeds);
+            return function.call(feeds);
         } catch (TFInvalidArgumentException e) {
             throw RestException.badRequest(firstLine(e.getMessage()));
         } catch (IllegalArgumentException e) {

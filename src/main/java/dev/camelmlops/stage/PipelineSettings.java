@@ -41,9 +41,12 @@ public record PipelineSettings(
         String runId,
         String gitCommit) {
 
-    /** The TF Serving REST API the verify stage probes, or the embedded server's settings. */
+    /**
+     * The TF Serving REST API the verify stage probes, or the embedded server's settings;
+     * {@code tfThreads} is TensorFlow's intra-op thread count per served session.
+     */
     public record Serving(Optional<String> url, String host, int port, Duration pollInterval, int threads,
-                          long maxRequestBytes) {
+                          long maxRequestBytes, int tfThreads) {
     }
 
     /** How retraining works and what triggers it. */
@@ -64,7 +67,7 @@ public record PipelineSettings(
     /** The same settings with the verify stage pointed at {@code url} (the embedded server). */
     public PipelineSettings withServingUrl(String url) {
         Serving s = new Serving(Optional.of(url), serving.host(), serving.port(), serving.pollInterval(),
-                serving.threads(), serving.maxRequestBytes());
+                serving.threads(), serving.maxRequestBytes(), serving.tfThreads());
         return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
                 retrain, notifications, ledgerFile, runId, gitCommit);
@@ -82,7 +85,9 @@ public record PipelineSettings(
         int threads = r.getOptional("train.threads", Integer::parseInt).orElse(arch.defaultThreads());
         LearningRateSchedule schedule = r.getOptional("train.lr-schedule", LearningRateSchedule::parse)
                 .orElse(arch.defaultSchedule());
-        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads, schedule);
+        double maxSeconds = r.getOptional("train.max-seconds", Double::parseDouble).orElse(0.0);
+        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads, schedule,
+                maxSeconds);
         double minAccuracy = r.get("quality.min-accuracy", "0.8", Double::parseDouble);
         if (!(minAccuracy >= 0 && minAccuracy <= 1)) {
             throw new IllegalArgumentException("quality.min-accuracy must be between 0 and 1, got " + minAccuracy);
@@ -113,7 +118,8 @@ public record PipelineSettings(
                 r.get("serving.port", "8501", PipelineSettings::port),
                 r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (Double.parseDouble(s) * 1000))),
                 r.get("serving.threads", "8", Integer::parseInt),
-                r.get("serving.max-request-bytes", "16777216", Long::parseLong));
+                r.get("serving.max-request-bytes", "16777216", Long::parseLong),
+                r.get("serving.tf-threads", "1", PipelineSettings::positive));
         if (target.remote() && serving.url().isEmpty()) {
             throw new IllegalArgumentException("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
                     + "the verify stage needs the remote TF Serving REST URL, e.g. http://host:8501");
@@ -200,6 +206,14 @@ public record PipelineSettings(
             throw new IllegalArgumentException("must be between 0 and 1");
         }
         return d;
+    }
+
+    static int positive(String s) {
+        int n = Integer.parseInt(s.trim());
+        if (n < 1) {
+            throw new IllegalArgumentException("must be 1 or more");
+        }
+        return n;
     }
 
     static int port(String s) {

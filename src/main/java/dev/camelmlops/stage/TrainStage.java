@@ -46,9 +46,12 @@ public class TrainStage {
         }
         Json.write(work.history(), history);
         TrainingHistory.Epoch last = history.history().get(history.history().size() - 1);
-        String summary = String.format("train: %d epochs in %.1f s (%.0f images/s), train accuracy %.4f, loss %.4f%s",
+        String summary = String.format("train: %d epochs in %.1f s (%.0f images/s), train accuracy %.4f, loss %.4f%s%s",
                 history.epochs(), history.seconds(), history.imagesPerSecond(), last.accuracy(), last.loss(),
-                Double.isNaN(last.testAccuracy()) ? "" : String.format(", test accuracy %.4f", last.testAccuracy()));
+                Double.isNaN(last.testAccuracy()) ? "" : String.format(", test accuracy %.4f", last.testAccuracy()),
+                history.stoppedByBudget() ? String.format("; stopped by train.max-seconds=%s after %d of %d planned"
+                        + " epochs (the last %d of %d images)", p.maxSeconds(), history.epochs(), p.epochs(),
+                        last.images(), train.size()) : "");
         LOG.info(summary);
         return summary;
     }
@@ -65,7 +68,7 @@ public class TrainStage {
         TrainingParams base = settings.training();
         TrainingParams p = new TrainingParams(base.architecture(), settings.retrain().epochs(), base.batchSize(),
                 settings.retrain().learningRate(), base.seed(), base.validateEachEpoch(), base.threads(),
-                dev.camelmlops.model.LearningRateSchedule.CONSTANT);
+                dev.camelmlops.model.LearningRateSchedule.CONSTANT, base.maxSeconds());
         TrainingHistory history;
         try (TrainedModel model = TrainedModel.load(work.baseline(), p.threads())) {
             if (!model.trainable()) {

@@ -19,7 +19,7 @@ class ConsoleProgressTest {
             for (int step = 1; step <= 100; step++) {
                 p.stepFinished(epoch, step, 100, 1.0 / step, 0.5);
             }
-            p.epochFinished(new TrainingHistory.Epoch(epoch, 0.25, 0.9, 0.3, 0.88, 1.5, 1000), 2);
+            p.epochFinished(new TrainingHistory.Epoch(epoch, 0.25, 0.9, 0.3, 0.88, 1.5, 1000, 1500), 2);
         }
         return buf.toString(StandardCharsets.UTF_8);
     }

@@ -59,6 +59,8 @@ class MlopsCliTest {
         assertTrue(output.contains("quality.min-accuracy must be between 0 and 1"), output);
         assertEquals(2, mlops("-Dtrain.batch-size=0", "stage", "train"));
         assertEquals(2, mlops("--progress=loud", "run"));
+        assertEquals(2, mlops("-Dtrain.max-seconds=-1", "stage", "train"));
+        assertTrue(output.contains("train.max-seconds"), output);
         assertFalse(Files.exists(work), "nothing ran");
     }
 

@@ -116,6 +116,49 @@ class ModelTest {
     }
 
     @Test
+    void aTimeBudgetStopsTrainingAfterTheStepThatUsesItUp() {
+        Dataset train = TinyFashion.dataset(64, 1);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 100_000, 16, 0.001f, 1, false, 1,
+                LearningRateSchedule.COSINE, 0.4);
+        int[] steps = {0};
+        TrainingHistory h;
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate(), 1)) {
+            h = new Trainer().train(m, train, null, p, new TrainingListener() {
+                @Override
+                public void stepFinished(int epoch, int step, int total, double loss, double acc) {
+                    steps[0]++;
+                }
+            }, false);
+        }
+        assertTrue(h.stoppedByBudget());
+        assertTrue(h.epochs() < 100_000 && h.epochs() == h.history().size(), "epochs run: " + h.epochs());
+        double trained = h.history().stream().mapToDouble(TrainingHistory.Epoch::seconds).sum();
+        assertTrue(trained >= 0.4, "trained " + trained + " s");
+        long images = h.history().stream().mapToLong(TrainingHistory.Epoch::images).sum();
+        assertEquals(16L * steps[0], images, "every step counted, the last epoch partial or not");
+        assertEquals(0.4, h.maxSeconds());
+
+        TrainingParams unbudgeted = new TrainingParams(ModelArchitecture.TUTORIAL, 2, 16, 0.001f, 1, false);
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            TrainingHistory full = new Trainer().train(m, train, null, unbudgeted, TrainingListener.NONE, false);
+            assertFalse(full.stoppedByBudget());
+            assertEquals(2, full.epochs());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TrainingParams(ModelArchitecture.TUTORIAL, 1, 16,
+                0.001f, 1, false, 1, LearningRateSchedule.COSINE, -1));
+    }
+
+    @Test
+    void theCosineScheduleRunsOnProgressFromTheBaseRateToZero() {
+        assertEquals(0.004f, LearningRateSchedule.COSINE.rate(0.004f, 0.0), 1e-9);
+        assertEquals(0.002f, LearningRateSchedule.COSINE.rate(0.004f, 0.5), 1e-9);
+        assertEquals(0f, LearningRateSchedule.COSINE.rate(0.004f, 1.0), 1e-9);
+        assertEquals(0f, LearningRateSchedule.COSINE.rate(0.004f, 1.7), 1e-9, "past the end stays at zero");
+        assertEquals(LearningRateSchedule.COSINE.rate(0.004f, 0.25), LearningRateSchedule.COSINE.rate(0.004f, 25, 101));
+        assertEquals(0.004f, LearningRateSchedule.CONSTANT.rate(0.004f, 0.9));
+    }
+
+    @Test
     void aPartialLastBatchIsTrainedToo() {
         Dataset train = TinyFashion.dataset(37, 1);
         TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 1, 16, 0.001f, 1, false);

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.JsonFactory;
+import java.util.Locale;
+import java.util.Random;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class FastRequestTest {
     private static FastRequest parse(String json) {
-        return FastRequest.parse(new JsonFactory(), json.getBytes(StandardCharsets.UTF_8));
+        return FastRequest.parse(json.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -38,5 +39,56 @@ class FastRequestTest {
         assertNull(parse("{\"instances\": [1, 2"), "malformed");
         assertNull(parse("[1, 2]"), "not an object");
         assertNull(parse("{\"instances\": [1], \"extra\": 1}"), "unknown field");
+        assertNull(parse("{\"instances\": [1, 2,]}"), "trailing comma");
+        assertNull(parse("{\"instances\": [1 2]}"), "missing comma");
+        assertNull(parse("{\"instances\": [01]}"), "leading zero");
+        assertNull(parse("{\"instances\": [1.]}"), "no fraction digits");
+        assertNull(parse("{\"instances\": [.5]}"), "no integer digits");
+        assertNull(parse("{\"instances\": [1e]}"), "no exponent digits");
+        assertNull(parse("{\"instances\": [-]}"), "lone minus");
+        assertNull(parse("{\"instances\": [NaN]}"), "not a JSON number");
+        assertNull(parse("{\"instances\": [[1], [[2]]]}"), "deeper than the first row");
+        assertNull(parse("{\"instances\": [1]} x"), "trailing garbage");
+        assertNull(parse("{\"instances\": [1],}"), "trailing comma in the object");
+        assertNull(parse("{\"sig\\u006eature_name\": \"a\", \"instances\": [1]}"), "escaped key");
+        assertNull(parse("{\"instances\": [1]"), "unclosed object");
+        assertNull(parse(""), "empty body");
+    }
+
+    @Test
+    void whitespaceAnywhereJsonAllows() {
+        FastRequest r = parse(" \n{ \"inputs\" :\t[ [ 1 , -2.5e0 ] ,\r\n[3,4] ] }\n");
+        assertArrayEquals(new long[]{2, 2}, r.shape);
+        assertArrayEquals(new float[]{1f, -2.5f, 3f, 4f}, r.values);
+        assertEquals(2, r.rows());
+    }
+
+    /** Every number becomes exactly what TF Serving (and the general path) makes of it: the double, narrowed. */
+    @Test
+    void numbersMatchParsingAsDoubleThenNarrowing() {
+        Random rnd = new Random(7);
+        StringBuilder json = new StringBuilder("{\"instances\": [");
+        java.util.List<String> texts = new java.util.ArrayList<>(java.util.List.of("0", "-0", "-0.0", "0.0", "1",
+                "255", "0.003921569", "0.0039215684", "1e-45", "1.4e-45", "3.4028235e38", "3.5e38", "1e39", "-1e400",
+                "123456789012345678901234", "0.1234567890123456789", "9007199254740993", "1E+2", "2.5E-3",
+                "0.000000000000000000000001", "1.00000005960464477539062499", "1.000000059604644775390625"));
+        for (int k = 0; k < 20_000; k++) {
+            String t = switch (k % 4) {
+                case 0 -> Float.toString(rnd.nextInt(256) / 255f);
+                case 1 -> Double.toString(rnd.nextDouble());
+                case 2 -> String.format(Locale.ROOT, "%.6e", (rnd.nextDouble() - 0.5) * Math.pow(10, rnd.nextInt(60) - 30));
+                default -> Long.toString(rnd.nextLong() >> rnd.nextInt(63));
+            };
+            texts.add(t);
+        }
+        for (int k = 0; k < texts.size(); k++) {
+            json.append(k == 0 ? "" : ",").append(texts.get(k));
+        }
+        FastRequest r = parse(json.append("]}").toString());
+        assertEquals(texts.size(), r.values.length);
+        for (int k = 0; k < texts.size(); k++) {
+            float expected = (float) Double.parseDouble(texts.get(k));
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(r.values[k]), texts.get(k));
+        }
     }
 }
