@@ -286,7 +286,9 @@ public final class Benchmarks {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("secondsPerMeasurement", dur.toSeconds());
-        r.put("loadGenerator", "in-process java.net.http clients, one keep-alive connection each (shares the CPU)");
+        r.put("loadGenerator", HttpLoad.WRK.equals(HttpLoad.generator())
+                ? "wrk, a separate process (min(connections, 2) threads), keep-alive connections"
+                : "in-process sockets, one keep-alive connection per thread (shares the CPU with the server)");
         r.put("rows", rows);
         r.put("goal", "predict >= 0.7 of status for 1-image bodies");
         results.put("serving", r);
