@@ -54,10 +54,11 @@ public final class BenchRun {
                         quick ? 40_000_000L : 200_000_000L, quick ? 1 : 3);
                 b.results().put("sftp", r);
                 out.printf(Locale.ROOT, "bench: SFTP deploy of %.0f MB (median of %s): Camel sftp %.1f MB/s, OpenSSH sftp"
-                                + " %s MB/s; heap %.0f -> %.0f MB (-Xmx256m)%n", ((Number) r.get("bytes")).doubleValue() / 1e6,
+                                + " %s MB/s; heap %.0f MB before, peak %.0f MB used (with garbage), %.0f MB after a GC"
+                                + " (-Xmx256m)%n", ((Number) r.get("bytes")).doubleValue() / 1e6,
                         r.get("repeats"), r.get("camelSftpMBps"), r.containsKey("opensshMBps")
                                 ? String.format(Locale.ROOT, "%.1f", r.get("opensshMBps")) : String.valueOf(r.get("openssh")),
-                        r.get("heapBeforeMB"), r.get("heapPeakDuringUploadMB"));
+                        r.get("heapBeforeMB"), r.get("heapPeakDuringUploadMB"), r.get("heapAfterUploadsAndGcMB"));
             });
         } finally {
             deleteTree(scratch);

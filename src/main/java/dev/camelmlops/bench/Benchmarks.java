@@ -136,7 +136,9 @@ public final class Benchmarks {
             Variable<TFloat32> b = tf.withName("b").variable(init.random.randomUniform(init.constant(new long[]{n, n}),
                     TFloat32.class, RandomUniform.seed(2L)));
             tf.withName("s").sum(tf.linalg.matMul(a, b), tf.constant(new int[]{0, 1}));
-            try (Session s = new Session(g)) {
+            // All cores, in the session's own pools (the process-wide ones are the server's).
+            try (Session s = new Session(g, org.tensorflow.proto.ConfigProto.newBuilder()
+                    .setUsePerSessionThreads(true).build())) {
                 s.initialize();
                 for (int i = 0; i < 3; i++) {
                     s.runner().fetch("s").run().close();

@@ -61,6 +61,12 @@ public final class MlopsCli {
     }
 
     public static void main(String[] args) {
+        // JavaCPP (under TensorFlow Java) otherwise reads /proc/self/statm on every native
+        // allocation, i.e. on every tensor of every training step and predict request, to enforce
+        // a physical-memory cap the JVM's own limits already cover.
+        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+        }
         String homeProp = System.getProperty("mlops.home");
         Path home = Path.of(homeProp != null ? homeProp : ".").toAbsolutePath().normalize();
         System.exit(execute(home, System.getenv(), System.out, args));

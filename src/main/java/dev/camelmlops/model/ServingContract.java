@@ -20,7 +20,9 @@ public final class ServingContract {
 
     /** Loads {@code dir} and returns every violation (empty when it complies). */
     public static List<String> violations(Path dir) {
-        try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), GraphNames.SERVE_TAG)) {
+        // Its own small thread pool: TensorFlow's process-wide pools are the server's to size.
+        try (SavedModelBundle bundle = SavedModelBundle.loader(dir.toString()).withTags(GraphNames.SERVE_TAG)
+                .withConfigProto(TrainedModel.sessionConfig(1)).load()) {
             return violations(bundle);
         } catch (RuntimeException e) {
             return List.of("cannot be loaded with tag '" + GraphNames.SERVE_TAG + "': " + e.getMessage());

@@ -63,12 +63,14 @@ public final class TrainedModel implements AutoCloseable {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be 0 (all cores) or more, got " + threads);
         }
-        // TensorFlow sizes its process-wide thread pools from the first session it creates (the
-        // embedded server's, in `run`); per-session pools make `threads` hold whatever ran before.
+        // TensorFlow sizes its process-wide thread pools from the first session that uses them.
+        // Training and evaluation sessions always bring their own pools (0: as many threads as
+        // cores), so `threads` holds whatever ran before, and the process-wide pools are left to
+        // the serving sessions (see serving.LoadedVersion), sized by serving.tf-threads.
         return ConfigProto.newBuilder()
                 .setIntraOpParallelismThreads(threads)
                 .setInterOpParallelismThreads(threads)
-                .setUsePerSessionThreads(threads > 0)
+                .setUsePerSessionThreads(true)
                 .build();
     }
 

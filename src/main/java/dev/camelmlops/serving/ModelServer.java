@@ -106,6 +106,10 @@ public final class ModelServer implements AutoCloseable {
                 route(ex);
             } catch (RestException e) {
                 sendError(ex, e.status(), e.getMessage());
+            } catch (IOException e) {
+                // The client went away (closed its connection mid-request or before the answer):
+                // nothing to answer and nothing wrong with the server.
+                LOG.debug("{} {}: client went away: {}", ex.getRequestMethod(), ex.getRequestURI(), e.toString());
             } catch (Throwable e) {
                 LOG.error("{} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
                 sendError(ex, 500, "internal error: " + e);

@@ -50,14 +50,7 @@ final class Predictor {
             long[] rowShape = java.util.Arrays.copyOfRange(request.shape, 1, request.shape.length);
             RequestBatcher batcher = version.batcher(sigName, () -> new RequestBatcher(version.function(sigName),
                     input.getKey(), rowShape, names, MAX_BATCH_ROWS));
-            RequestBatcher.Answer answer;
-            try {
-                answer = batcher.run(request.values, request.rows());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for the model", e);
-            }
-            try (answer) {
+            try (RequestBatcher.Answer answer = batcher.run(request.values, request.rows())) {
                 writeRows(out, request.row, names, answer);
             }
             return true;

@@ -89,7 +89,11 @@ final class RequestBatcher {
     private static final class Pending {
         final float[] values;
         final int rows;
+        final Thread thread = Thread.currentThread();
+        /** Set under the lock; read by the waiting thread under the lock. */
         boolean done;
+        /** Handed the next call by the previous caller (or by {@link #hold()}'s release). */
+        boolean leads;
         Answer answer;
         RuntimeException error;
 
@@ -99,45 +103,84 @@ final class RequestBatcher {
         }
     }
 
-    /** Runs {@code values} ({@code rows} rows of this batcher's row shape) and returns its rows of the outputs. */
-    Answer run(float[] values, int rows) throws InterruptedException {
+    /**
+     * Runs {@code values} ({@code rows} rows of this batcher's row shape) and returns its rows of
+     * the outputs. A caller that finds no call running makes the call itself; the others wait
+     * (parked) until their call is done, or until the finishing caller hands them the next call.
+     * Only the threads concerned are woken.
+     */
+    Answer run(float[] values, int rows) {
         if (values.length != (long) rows * rowSize) {
             throw new IllegalArgumentException(values.length + " values are not " + rows + " rows of " + rowSize);
         }
         Pending p = new Pending(values, rows);
+        List<Pending> batch;
+        boolean interrupted = false;
         synchronized (this) {
             queue.add(p);
+            if (!running) {
+                running = true;
+                p.leads = true;
+            }
         }
         while (true) {
-            List<Pending> batch;
             synchronized (this) {
-                while (running && !p.done) {
-                    wait();
+                if (p.done) {
+                    break;
                 }
-                if (!p.done) {
-                    running = true;
+                if (p.leads) {
+                    p.leads = false;
                     batch = drain();
                 } else {
                     batch = null;
                 }
             }
             if (batch == null) {
-                if (p.error != null) {
-                    throw p.error;
-                }
-                return p.answer;
+                java.util.concurrent.locks.LockSupport.park(this);
+                // An interrupted request still queued or in a running call waits for it (others
+                // may be in the same call); the interruption is kept for the caller.
+                interrupted |= Thread.interrupted();
+                continue;
             }
             try {
                 execute(batch);
             } finally {
-                synchronized (this) {
-                    running = false;
-                    for (Pending q : batch) {
-                        q.done = true;
-                    }
-                    notifyAll();
-                }
+                finish(batch);
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (p.error != null) {
+            throw p.error;
+        }
+        return p.answer;
+    }
+
+    /** Marks a call's requests done and hands the next call to the oldest waiting request. */
+    private void finish(List<Pending> batch) {
+        Pending next;
+        synchronized (this) {
+            for (Pending q : batch) {
+                if (q.answer == null && q.error == null) {
+                    q.error = new IllegalStateException("the model call failed");
+                }
+                q.done = true;
+            }
+            next = queue.peek();
+            if (next != null) {
+                next.leads = true;
+            } else {
+                running = false;
+            }
+        }
+        for (Pending q : batch) {
+            if (q.thread != Thread.currentThread()) {
+                java.util.concurrent.locks.LockSupport.unpark(q.thread);
+            }
+        }
+        if (next != null) {
+            java.util.concurrent.locks.LockSupport.unpark(next.thread);
         }
     }
 
@@ -147,14 +190,12 @@ final class RequestBatcher {
      */
     AutoCloseable hold() {
         synchronized (this) {
+            if (running) {
+                throw new IllegalStateException("a call is running");
+            }
             running = true;
         }
-        return () -> {
-            synchronized (this) {
-                running = false;
-                notifyAll();
-            }
-        };
+        return () -> finish(List.of());
     }
 
     /** Requests waiting for a call. */
