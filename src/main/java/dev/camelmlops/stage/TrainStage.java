@@ -49,8 +49,8 @@ public class TrainStage {
         String summary = String.format("train: %d epochs in %.1f s (%.0f images/s), train accuracy %.4f, loss %.4f%s%s",
                 history.epochs(), history.seconds(), history.imagesPerSecond(), last.accuracy(), last.loss(),
                 Double.isNaN(last.testAccuracy()) ? "" : String.format(", test accuracy %.4f", last.testAccuracy()),
-                history.stoppedByBudget() ? String.format("; stopped by train.max-seconds=%s after %d of %d planned"
-                        + " epochs (the last %d of %d images)", p.maxSeconds(), history.epochs(), p.epochs(),
+                history.stoppedByBudget() ? String.format("; stopped by train.max-seconds=%s in epoch %d of %d"
+                        + " (after %d of its %d images)", p.maxSeconds(), history.epochs(), p.epochs(),
                         last.images(), train.size()) : "");
         LOG.info(summary);
         return summary;
