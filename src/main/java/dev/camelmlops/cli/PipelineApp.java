@@ -40,6 +40,9 @@ public final class PipelineApp {
     private final TrainingListener listener;
     private final PrintStream out;
 
+    /** Routes that talk to the serving REST API (deploy asks which version it serves, verify probes it). */
+    private static final List<String> SERVING_ROUTES = List.of("pipeline", "deploy", "verify", "retrain");
+
     /** The routes only the service (`mlops watch`) runs. */
     static final String TRIGGER_ROUTES = "triggers.yaml";
     private final StageTimer timer = new StageTimer();
@@ -166,6 +169,10 @@ public final class PipelineApp {
 
             @Override
             public void afterStart(BaseMainSupport m) {
+                if (settings.serving().url().isPresent() && SERVING_ROUTES.contains(route)) {
+                    dev.camelmlops.stage.CamelHttpTransport.warmUp(m.getCamelContext(),
+                            settings.serving().url().get() + "/v1/models/" + settings.modelName());
+                }
                 try {
                     result.set(action.run(m.getCamelContext()));
                 } finally {

@@ -10,7 +10,7 @@ import org.apache.camel.ProducerTemplate;
  * HTTP for the serving probe through camel-http: one endpoint per server (timeouts, no exception
  * on 4xx/5xx so the status can be inspected), the full URL in the CamelHttpUri header.
  */
-final class CamelHttpTransport implements ServingClient.Transport, AutoCloseable {
+public final class CamelHttpTransport implements ServingClient.Transport, AutoCloseable {
     private final ProducerTemplate template;
     private final int timeoutMillis;
 
@@ -39,6 +39,23 @@ final class CamelHttpTransport implements ServingClient.Transport, AutoCloseable
         Integer status = ex.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         String text = ex.getMessage().getBody(String.class);
         return new ServingClient.Response(status == null ? 0 : status, text == null ? "" : text);
+    }
+
+    /**
+     * Asks {@code url} once on a background thread and ignores the answer: the first exchange
+     * through camel-http creates the component and its HTTP client (about 0.3 s), which would
+     * otherwise fall into the deploy stage. Only for read-only URLs; failures are not reported.
+     */
+    public static void warmUp(CamelContext context, String url) {
+        Thread t = new Thread(() -> {
+            try (CamelHttpTransport http = new CamelHttpTransport(context, 5000)) {
+                http.call("GET", url, null);
+            } catch (RuntimeException ignored) {
+                // only a head start
+            }
+        }, "http-warmup");
+        t.setDaemon(true);
+        t.start();
     }
 
     @Override
