@@ -46,6 +46,7 @@ public final class PipelineApp {
     /** The routes only the service (`mlops watch`) runs. */
     static final String TRIGGER_ROUTES = "triggers.yaml";
     private final StageTimer timer = new StageTimer();
+    private final BuildStage buildStage;
     private final ShutdownSignal shutdown = new ShutdownSignal();
     private RetrainCoordinator coordinator;
 
@@ -56,6 +57,7 @@ public final class PipelineApp {
         this.settings = settings;
         this.listener = listener;
         this.out = out;
+        this.buildStage = new BuildStage(settings);
     }
 
     /** Runs {@code direct:<route>} once as a run; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
@@ -157,6 +159,9 @@ public final class PipelineApp {
     }
 
     private int runOnce(String route, RunAction action) {
+        if (List.of("pipeline", "build", "retrain", "retrain-candidate").contains(route)) {
+            buildStage.prefetch();
+        }
         Main main = newMain(false);
         FailureCounter failures = new FailureCounter();
         AtomicReference<RunExecutor.Result> result = new AtomicReference<>();
@@ -223,7 +228,7 @@ public final class PipelineApp {
     }
 
     private void bindStages(Main main) {
-        BuildStage build = new BuildStage(settings);
+        BuildStage build = buildStage;
         main.bind("buildStage", build);
         main.bind("retrainStage", new RetrainStage(settings, build, batchStore()));
         main.bind("trainStage", new TrainStage(settings, shutdown.guard(listener)));

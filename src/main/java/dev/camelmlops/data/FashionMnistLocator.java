@@ -27,6 +27,24 @@ public final class FashionMnistLocator {
         this.downloader = downloader;
     }
 
+    /**
+     * The files {@link #locate} would use without downloading, if they are all on disk; nothing
+     * is logged or downloaded.
+     */
+    public Optional<FashionMnistFiles> present() {
+        if (configuredDir.isPresent()) {
+            FashionMnistFiles files = FashionMnistFiles.in(configuredDir.get());
+            return files.complete() ? Optional.of(files) : Optional.empty();
+        }
+        for (Path dir : java.util.List.of(systemDir, cacheDir)) {
+            FashionMnistFiles files = FashionMnistFiles.in(dir);
+            if (files.complete()) {
+                return Optional.of(files);
+            }
+        }
+        return Optional.empty();
+    }
+
     public FashionMnistFiles locate() {
         if (configuredDir.isPresent()) {
             FashionMnistFiles files = FashionMnistFiles.in(configuredDir.get());

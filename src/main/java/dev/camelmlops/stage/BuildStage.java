@@ -51,27 +51,14 @@ public class BuildStage {
     String build(String runId, List<BatchStore.Batch> batches, double replay) {
         WorkDir work = new WorkDir(settings.workDir());
         FashionMnistFiles files = locator().locate();
-        IdxReader reader = IdxReader.fashionMnist();
         long t0 = System.nanoTime();
-        // Hashing the inputs and reading the test split run on a second thread while this one
-        // reads the train split (about 80% of the bytes).
-        ExecutorService second = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "build-second");
-            t.setDaemon(true);
-            return t;
-        });
-        Dataset baseTrain;
-        Dataset test;
-        List<DataManifest.FileEntry> inputs;
-        try {
-            Future<List<DataManifest.FileEntry>> hashes = second.submit(() -> entries(files.all()));
-            Future<Dataset> testRead = second.submit(() -> reader.read(files.testImages(), files.testLabels()));
-            baseTrain = reader.read(files.trainImages(), files.trainLabels());
-            test = Concurrent.join(testRead);
-            inputs = Concurrent.join(hashes);
-        } finally {
-            second.shutdownNow();
+        BaseData base = takePrefetched(files);
+        if (base == null) {
+            base = readBase(files);
         }
+        Dataset baseTrain = base.train();
+        Dataset test = base.test();
+        List<DataManifest.FileEntry> inputs = base.inputs();
         List<Dataset> fresh = new ArrayList<>();
         List<DataManifest.BatchEntry> batchEntries = new ArrayList<>();
         for (BatchStore.Batch b : batches) {
@@ -83,7 +70,7 @@ public class BuildStage {
         List<Dataset> parts = new ArrayList<>(fresh);
         parts.add(replay >= 1.0 ? baseTrain : baseTrain.sample(replay, settings.training().seed()));
         Dataset train = parts.size() == 1 ? parts.get(0) : Dataset.concat(parts);
-        double readSeconds = (System.nanoTime() - t0) / 1e9;
+        double readSeconds = base.prefetched() ? base.readSeconds() : (System.nanoTime() - t0) / 1e9;
 
         resetWorkDir(work);
         PreparedData prepared = new PreparedData(work.data());
@@ -98,10 +85,94 @@ public class BuildStage {
         Json.write(work.runInfo(), new RunInfo(runId != null ? runId : settings.runId(), Instant.now().toString(),
                 settings.gitCommit()));
         String summary = String.format("build: %d train images (%d new in %d batches) + %d test images validated in"
-                        + " %.2f s from %s -> %s", train.size(), newData.size(), batches.size(), test.size(),
-                readSeconds, manifest.source(), work.data());
+                        + " %.2f s%s from %s -> %s", train.size(), newData.size(), batches.size(), test.size(),
+                readSeconds, base.prefetched() ? " (read ahead while Camel started)" : "", manifest.source(),
+                work.data());
         LOG.info(summary);
         return summary;
+    }
+
+    /** The base files read and validated, with their hashes, and when each was last modified. */
+    private record BaseData(FashionMnistFiles files, List<String> stamps, Dataset train, Dataset test,
+                            List<DataManifest.FileEntry> inputs, double readSeconds, boolean prefetched) {
+    }
+
+    private volatile Future<BaseData> prefetch;
+
+    /**
+     * Starts reading the base data on a background thread, so that it overlaps Camel's start;
+     * the build uses it if the same files, unchanged since, are the ones it locates. Only files
+     * already on disk are read (no download); any failure is left for the build to meet and
+     * report itself.
+     */
+    public void prefetch() {
+        java.util.Optional<FashionMnistFiles> files = new FashionMnistLocator(settings.dataDir(), settings.dataSystemDir(),
+                settings.dataCacheDir(), null).present();
+        if (files.isEmpty()) {
+            return;
+        }
+        java.util.concurrent.FutureTask<BaseData> task = new java.util.concurrent.FutureTask<>(() -> {
+            BaseData d = readBase(files.get());
+            return new BaseData(d.files(), d.stamps(), d.train(), d.test(), d.inputs(), d.readSeconds(), true);
+        });
+        Thread t = new Thread(task, "build-prefetch");
+        t.setDaemon(true);
+        t.start();
+        prefetch = task;
+    }
+
+    private BaseData takePrefetched(FashionMnistFiles files) {
+        Future<BaseData> f = prefetch;
+        prefetch = null;
+        if (f == null) {
+            return null;
+        }
+        try {
+            BaseData d = f.get();
+            return d.files().equals(files) && d.stamps().equals(stamps(files)) ? d : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return null; // read again, and fail with the reader's own message
+        }
+    }
+
+    private static List<String> stamps(FashionMnistFiles files) {
+        List<String> stamps = new ArrayList<>();
+        for (Path p : files.all()) {
+            try {
+                stamps.add(Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
+            } catch (IOException e) {
+                stamps.add("unreadable");
+            }
+        }
+        return stamps;
+    }
+
+    /**
+     * Reads and validates the four files. Hashing the inputs and reading the test split run on a
+     * second thread while this one reads the train split (about 80% of the bytes).
+     */
+    private BaseData readBase(FashionMnistFiles files) {
+        List<String> stamps = stamps(files);
+        long t0 = System.nanoTime();
+        IdxReader reader = IdxReader.fashionMnist();
+        ExecutorService second = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "build-second");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Future<List<DataManifest.FileEntry>> hashes = second.submit(() -> entries(files.all()));
+            Future<Dataset> testRead = second.submit(() -> reader.read(files.testImages(), files.testLabels()));
+            Dataset train = reader.read(files.trainImages(), files.trainLabels());
+            Dataset test = Concurrent.join(testRead);
+            List<DataManifest.FileEntry> inputs = Concurrent.join(hashes);
+            return new BaseData(files, stamps, train, test, inputs, (System.nanoTime() - t0) / 1e9, false);
+        } finally {
+            second.shutdownNow();
+        }
     }
 
     private FashionMnistLocator locator() {
