@@ -222,6 +222,55 @@ class ModelServerTest {
         assertEquals("1", Http.get(url).json().at("/model_version_status/0/version").asText());
     }
 
+    /** Concurrent clients (their requests batched into shared calls) each get their own image's answer. */
+    @Test
+    void concurrentClientsEachGetTheAnswerForTheirOwnImage() throws Exception {
+        Dataset many = TinyFashion.dataset(8, 21);
+        float[][] local;
+        try (TrainedModel m = TrainedModel.load(base.resolve("1"))) {
+            local = new Evaluator().predict(m, many, 8);
+        }
+        java.util.List<String> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Thread[] clients = new Thread[8];
+        for (int k = 0; k < clients.length; k++) {
+            int image = k;
+            float[] px = new float[784];
+            many.copyScaled(image, px, 0);
+            StringBuilder b = new StringBuilder("{\"instances\": [[");
+            for (int y = 0; y < 28; y++) {
+                b.append(y == 0 ? "" : ",").append('[');
+                for (int x = 0; x < 28; x++) {
+                    b.append(x == 0 ? "" : ",").append('[').append(px[y * 28 + x]).append(']');
+                }
+                b.append(']');
+            }
+            String body = b.append("]]}").toString();
+            clients[k] = new Thread(() -> {
+                for (int n = 0; n < 40; n++) {
+                    Http.Response r = Http.post(url + ":predict", body);
+                    JsonNode p = r.status() == 200 ? r.json().get("predictions") : null;
+                    if (p == null || p.size() != 1) {
+                        failures.add(r.status() + " " + r.body());
+                        continue;
+                    }
+                    for (int c = 0; c < 10; c++) {
+                        if (Math.abs(p.get(0).get(c).floatValue() - local[image][c]) > 1e-5) {
+                            failures.add("image " + image + " class " + c + ": " + p.get(0).get(c) + " vs "
+                                    + local[image][c]);
+                        }
+                    }
+                }
+            });
+        }
+        for (Thread t : clients) {
+            t.start();
+        }
+        for (Thread t : clients) {
+            t.join();
+        }
+        assertEquals(java.util.List.of(), failures);
+    }
+
     @Test
     void aVersionThatFailsToLoadIsReportedAndThePreviousKeepsServing() throws Exception {
         Path broken = base.resolve("5");
