@@ -113,16 +113,7 @@ final class Predictor {
         if (names.size() == 1) {
             writeRange(g, tensors.get(0), leaves.get(0), answer);
         } else if (row) {
-            g.writeStartArray();
-            for (int i = answer.from; i < answer.from + answer.rows; i++) {
-                g.writeStartObject();
-                for (int k = 0; k < names.size(); k++) {
-                    g.writeFieldName(names.get(k));
-                    JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
-                }
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            writeRowObjects(g, names, tensors, leaves, answer.from, answer.rows);
         } else {
             g.writeStartObject();
             for (int k = 0; k < names.size(); k++) {
@@ -306,18 +297,24 @@ final class Predictor {
                 }
                 batch = b;
             }
-            g.writeStartArray();
-            for (long i = 0; i < batch; i++) {
-                g.writeStartObject();
-                for (int k = 0; k < names.size(); k++) {
-                    g.writeFieldName(names.get(k));
-                    JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
-                }
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            writeRowObjects(g, names, tensors, leaves, 0, batch);
         }
         g.writeEndObject();
+    }
+
+    /** Rows {@code from} to {@code from + count} of several outputs as one object per row, keyed by output name. */
+    private static void writeRowObjects(JsonGenerator g, List<String> names, List<Tensor> tensors,
+                                        List<JsonTensors.Leaf> leaves, long from, long count) throws IOException {
+        g.writeStartArray();
+        for (long i = from; i < from + count; i++) {
+            g.writeStartObject();
+            for (int k = 0; k < names.size(); k++) {
+                g.writeFieldName(names.get(k));
+                JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private static void writeOutputs(JsonGenerator g, Result result, List<String> names) throws IOException {
