@@ -73,12 +73,6 @@ final class SftpBench {
         System.exit(0);
     }
 
-    private static double median(List<Double> xs) {
-        List<Double> sorted = new ArrayList<>(xs);
-        java.util.Collections.sort(sorted);
-        return sorted.get(sorted.size() / 2);
-    }
-
     static Map<String, Object> run(Path dir, long totalBytes, int repeats) throws Exception {
         Path root = Files.createDirectories(dir.resolve("sftp-root"));
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
@@ -177,7 +171,7 @@ final class SftpBench {
                 sampler.interrupt();
                 sampler.join();
             }
-            double camel = median(camelSeconds);
+            double camel = Benchmarks.median(camelSeconds);
             r.put("bytes", totalBytes);
             r.put("repeats", repeats);
             r.put("camelSftpSeconds", camel);
@@ -189,7 +183,7 @@ final class SftpBench {
             System.gc();
             r.put("heapAfterUploadsAndGcMB", (rt.totalMemory() - rt.freeMemory()) / 1e6);
             if (opensshFailure == null) {
-                double os = median(opensshSeconds);
+                double os = Benchmarks.median(opensshSeconds);
                 r.put("opensshSeconds", os);
                 r.put("opensshMBps", totalBytes / 1e6 / os);
                 r.put("opensshMBpsAll", opensshSeconds.stream().map(x -> Math.round(totalBytes / 1e5 / x) / 10.0).toList());
