@@ -167,7 +167,12 @@ final class FastRequest {
                 if (size == values.length) {
                     values = Arrays.copyOf(values, values.length * 2);
                 }
-                values[size++] = (float) number();
+                double d = number();
+                float f = (float) d;
+                if (Float.isInfinite(f)) {
+                    throw NotSimple.INSTANCE; // beyond float32: the general path knows the input's dtype
+                }
+                values[size++] = f;
                 expectValue = false;
             }
         }
@@ -250,7 +255,7 @@ final class FastRequest {
             return negative ? -v : v;
         }
 
-        /** A string without escapes or control characters (else not simple). */
+        /** An ASCII string without escapes or control characters (else not simple). */
         private String string() throws NotSimple {
             expect('"');
             int start = i;
@@ -259,12 +264,14 @@ final class FastRequest {
                 if (c == '"') {
                     break;
                 }
-                if (c == '\\' || (c >= 0 && c < 0x20)) {
+                if (c == '\\' || c < 0x20) {
+                    // escapes, control characters and any non-ASCII byte (which may be invalid
+                    // UTF-8) take the general path, whose parser checks them
                     throw NotSimple.INSTANCE;
                 }
                 i++;
             }
-            String s = new String(b, start, i - start, StandardCharsets.UTF_8);
+            String s = new String(b, start, i - start, StandardCharsets.US_ASCII);
             i++;
             return s;
         }

@@ -70,52 +70,98 @@ final class JsonTensors {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
-    /** Builds a tensor of {@code dtype} from a (checked) JSON value. */
-    static Tensor toTensor(JsonNode value, DataType dtype, String input) {
+    /**
+     * Builds a tensor of {@code dtype} and shape {@code feedShape} (the value's own shape, checked
+     * against the signature, possibly with trailing size-1 dimensions added) from a checked JSON
+     * value. A number the dtype cannot hold is a 400: a literal beyond float32's range for a float32
+     * input (TF Serving would otherwise predict from infinity), a fraction or an out-of-range
+     * integer for an integer input. The tokens NaN and Infinity are floats like any other.
+     */
+    static Tensor toTensor(JsonNode value, DataType dtype, String input, long[] feedShape) {
         long[] shape = shapeOf(value, input);
         int size = (int) Math.min(Integer.MAX_VALUE, Shape.of(shape).size());
         List<JsonNode> leaves = new ArrayList<>(size);
         flatten(value, leaves);
+        Shape feed = Shape.of(feedShape);
+        if (feed.size() != leaves.size()) {
+            throw new IllegalStateException("feed shape " + feed + " does not hold " + leaves.size() + " values");
+        }
         switch (dtype) {
             case DT_FLOAT -> {
                 float[] a = new float[leaves.size()];
                 for (int i = 0; i < a.length; i++) {
-                    a[i] = (float) leaves.get(i).doubleValue();
+                    JsonNode l = leaves.get(i);
+                    double d = l.doubleValue();
+                    float f = (float) d;
+                    if (Float.isInfinite(f) && (Double.isFinite(d) || !l.isFloatingPointNumber())) {
+                        throw outOfRange(input, "float32", l, shape, i);
+                    }
+                    a[i] = f;
                 }
-                return TFloat32.tensorOf(Shape.of(shape), DataBuffers.of(a, true, false));
+                return TFloat32.tensorOf(feed, DataBuffers.of(a, true, false));
             }
             case DT_DOUBLE -> {
                 double[] a = new double[leaves.size()];
                 for (int i = 0; i < a.length; i++) {
-                    a[i] = leaves.get(i).doubleValue();
+                    JsonNode l = leaves.get(i);
+                    a[i] = l.doubleValue();
+                    if (Double.isInfinite(a[i]) && !l.isFloatingPointNumber()) {
+                        throw outOfRange(input, "float64", l, shape, i);
+                    }
                 }
-                return TFloat64.tensorOf(Shape.of(shape), DataBuffers.of(a, true, false));
+                return TFloat64.tensorOf(feed, DataBuffers.of(a, true, false));
             }
             case DT_INT32 -> {
                 int[] a = new int[leaves.size()];
                 for (int i = 0; i < a.length; i++) {
                     JsonNode l = leaves.get(i);
                     if (!l.isIntegralNumber() || !l.canConvertToInt()) {
-                        throw RestException.badRequest("input '" + input + "' expects DT_INT32, got " + l);
+                        throw RestException.badRequest("input '" + input + "' expects DT_INT32 (integers from "
+                                + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE + "), got " + abbreviate(l) + " at "
+                                + position(shape, i));
                     }
                     a[i] = l.intValue();
                 }
-                return TInt32.tensorOf(Shape.of(shape), DataBuffers.of(a, true, false));
+                return TInt32.tensorOf(feed, DataBuffers.of(a, true, false));
             }
             case DT_INT64 -> {
                 long[] a = new long[leaves.size()];
                 for (int i = 0; i < a.length; i++) {
                     JsonNode l = leaves.get(i);
                     if (!l.isIntegralNumber() || !l.canConvertToLong()) {
-                        throw RestException.badRequest("input '" + input + "' expects DT_INT64, got " + l);
+                        throw RestException.badRequest("input '" + input + "' expects DT_INT64 (64-bit integers), got "
+                                + abbreviate(l) + " at " + position(shape, i));
                     }
                     a[i] = l.longValue();
                 }
-                return TInt64.tensorOf(Shape.of(shape), DataBuffers.of(a, true, false));
+                return TInt64.tensorOf(feed, DataBuffers.of(a, true, false));
             }
             default -> throw RestException.badRequest("input '" + input + "' has dtype " + dtype
                     + ", which this server does not accept over JSON");
         }
+    }
+
+    private static RestException outOfRange(String input, String type, JsonNode l, long[] shape, int flat) {
+        return RestException.badRequest("input '" + input + "' has the number " + abbreviate(l) + " at "
+                + position(shape, flat) + ", outside the range of " + type);
+    }
+
+    /** The index path ({@code [0][3][1]}) of flat element {@code flat} of a value of {@code shape}. */
+    static String position(long[] shape, long flat) {
+        if (shape.length == 0) {
+            return "the top level";
+        }
+        long[] idx = new long[shape.length];
+        long r = flat;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            idx[d] = r % shape[d];
+            r /= shape[d];
+        }
+        StringBuilder b = new StringBuilder();
+        for (long i : idx) {
+            b.append('[').append(i).append(']');
+        }
+        return b.toString();
     }
 
     private static void flatten(JsonNode n, List<JsonNode> out) {
@@ -156,7 +202,11 @@ final class JsonTensors {
 
     /** Writes a whole tensor as nested lists (a scalar as a number). */
     static void write(JsonGenerator g, Tensor t, Leaf leaf) throws IOException {
-        long[] dims = t.shape().asArray();
+        write(g, leaf, t.shape().asArray());
+    }
+
+    /** Writes a tensor's flat data as nested lists of {@code dims} (its shape, or that shape less size-1 dimensions). */
+    static void write(JsonGenerator g, Leaf leaf, long[] dims) throws IOException {
         if (dims.length == 0) {
             leaf.write(g, 0);
             return;
@@ -166,7 +216,11 @@ final class JsonTensors {
 
     /** Writes element {@code index} along the first dimension (one instance of a row-format answer). */
     static void writeElement(JsonGenerator g, Tensor t, Leaf leaf, long index) throws IOException {
-        long[] dims = t.shape().asArray();
+        writeElement(g, leaf, t.shape().asArray(), index);
+    }
+
+    /** Writes element {@code index} along the first dimension of a tensor written with {@code dims}. */
+    static void writeElement(JsonGenerator g, Leaf leaf, long[] dims, long index) throws IOException {
         if (dims.length == 0) {
             leaf.write(g, 0);
             return;

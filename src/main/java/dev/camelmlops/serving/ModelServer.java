@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayOutputStream;
@@ -35,12 +34,14 @@ public final class ModelServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelServer.class);
     private static final Pattern PATH = Pattern.compile(
             "^/v1/models/([^/:]+)(?:/versions/([^/:]+))?(/metadata)?(?::([A-Za-z]+))?/?$");
+    /** A model path naming a version label ({@code /labels/<label>}), alone or with a version. */
+    private static final Pattern LABEL_PATH = Pattern.compile(
+            "^/v1/models/([^/:]+)(?:/versions/[^/:]+)?/labels/[^/:]*(?:/metadata)?(?::[A-Za-z]*)?/?$");
     /** Number-heavy bodies: Jackson's fast float parser and writer (a 1-image request has 784 numbers). */
     private static final JsonFactory JSON = JsonFactory.builder()
             .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
             .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
             .build();
-    private static final ObjectMapper MAPPER = new ObjectMapper(JSON);
 
     static {
         // The JDK server writes headers and body in separate packets; with Nagle's algorithm on,
@@ -124,6 +125,16 @@ public final class ModelServer implements AutoCloseable {
         String path = ex.getRequestURI().getPath();
         Matcher m = PATH.matcher(path);
         if (!m.matches()) {
+            if (LABEL_PATH.matcher(path).matches()) {
+                // TF Serving refuses a label (and a version with a label) as malformed when the
+                // model has no version labels; this server has none.
+                throw RestException.badRequest("Malformed request: " + method + " " + path
+                        + " (version labels are not configured for this model: use /versions/<number>)");
+            }
+            if (path.startsWith("/v1/")) {
+                // What TF Serving's REST handler answers for any /v1/ path it cannot parse.
+                throw RestException.badRequest("Malformed request: " + method + " " + path);
+            }
             throw RestException.notFound("Malformed request: " + method + " " + path);
         }
         String name = m.group(1);
@@ -182,21 +193,14 @@ public final class ModelServer implements AutoCloseable {
     private void predict(HttpExchange ex, String name, Long version) throws IOException {
         byte[] body = readBody(ex);
         FastRequest fast = FastRequest.parse(body);
-        JsonNode request = null;
-        if (fast == null) {
-            try {
-                request = MAPPER.readTree(body);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw RestException.badRequest("malformed JSON: " + e.getOriginalMessage());
-            }
-        }
+        JsonNode request = fast == null ? JsonBody.parse(body) : null;
         LoadedVersion v = acquire(name, version);
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
             try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
                 if (fast == null || !Predictor.predictFast(v, fast, g)) {
                     if (request == null) {
-                        request = MAPPER.readTree(body);
+                        request = JsonBody.parse(body);
                     }
                     Predictor.predict(v, request, g);
                 }

@@ -36,7 +36,7 @@ final class Predictor {
      * every output, concurrent requests share TensorFlow calls ({@link RequestBatcher}).
      */
     static boolean predictFast(LoadedVersion version, FastRequest request, JsonGenerator out) throws IOException {
-        String sigName = request.signatureName == null ? DEFAULT_SIGNATURE : request.signatureName;
+        String sigName = signatureName(request.signatureName);
         Signature sig = version.signatures().get(sigName);
         if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
             return false;
@@ -45,8 +45,9 @@ final class Predictor {
         if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
             return false;
         }
+        InputContract.Feed feed = InputContract.check(input.getKey(), input.getValue(), request.shape);
         List<String> names = new ArrayList<>(sig.getOutputs().keySet());
-        if (batchable(sig, input.getValue(), request)) {
+        if (feed.addedUnitDims() == 0 && batchable(sig, input.getValue(), request)) {
             long[] rowShape = java.util.Arrays.copyOfRange(request.shape, 1, request.shape.length);
             RequestBatcher batcher = version.batcher(sigName, () -> new RequestBatcher(version.function(sigName),
                     input.getKey(), rowShape, names, MAX_BATCH_ROWS));
@@ -55,13 +56,13 @@ final class Predictor {
             }
             return true;
         }
-        try (Tensor t = org.tensorflow.types.TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(request.shape),
+        try (Tensor t = org.tensorflow.types.TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(feed.shape()),
                 org.tensorflow.ndarray.buffer.DataBuffers.of(request.values, true, false));
              Result result = run(version, sigName, Map.of(input.getKey(), t))) {
             if (request.row) {
-                writePredictions(out, result, names);
+                writePredictions(out, result, names, feed.addedUnitDims());
             } else {
-                writeOutputs(out, result, names);
+                writeOutputs(out, result, names, feed.addedUnitDims());
             }
         }
         return true;
@@ -113,7 +114,7 @@ final class Predictor {
         if (names.size() == 1) {
             writeRange(g, tensors.get(0), leaves.get(0), answer);
         } else if (row) {
-            writeRowObjects(g, names, tensors, leaves, answer.from, answer.rows);
+            writeRowObjects(g, names, tensors, leaves, answer.from, answer.rows, 0);
         } else {
             g.writeStartObject();
             for (int k = 0; k < names.size(); k++) {
@@ -143,7 +144,7 @@ final class Predictor {
         if (sigNode != null && !sigNode.isTextual()) {
             throw RestException.badRequest("'signature_name' must be a string");
         }
-        String sigName = sigNode == null ? DEFAULT_SIGNATURE : sigNode.asText();
+        String sigName = signatureName(sigNode == null ? null : sigNode.asText());
         boolean row = request.has("instances");
         boolean columnar = request.has("inputs");
         if (row && columnar) {
@@ -163,18 +164,28 @@ final class Predictor {
         }
         Map<String, JsonNode> values = row ? fromInstances(sig, request.get("instances"))
                 : fromInputs(sig, request.get("inputs"));
+        Map<String, InputContract.Feed> shapes = new LinkedHashMap<>();
+        int added = Integer.MAX_VALUE;
+        for (Map.Entry<String, JsonNode> e : values.entrySet()) {
+            InputContract.Feed f = InputContract.check(e.getKey(), sig.getInputs().get(e.getKey()),
+                    JsonTensors.shapeOf(e.getValue(), e.getKey()));
+            shapes.put(e.getKey(), f);
+            added = Math.min(added, f.addedUnitDims());
+        }
+        InputContract.checkBatch(sig, shapes);
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, JsonNode> e : values.entrySet()) {
                 Signature.TensorDescription d = sig.getInputs().get(e.getKey());
-                feeds.put(e.getKey(), JsonTensors.toTensor(e.getValue(), d.dataType, e.getKey()));
+                feeds.put(e.getKey(), JsonTensors.toTensor(e.getValue(), d.dataType, e.getKey(),
+                        shapes.get(e.getKey()).shape()));
             }
             try (Result result = run(version, sigName, feeds)) {
                 List<String> names = new ArrayList<>(sig.getOutputs().keySet());
                 if (row) {
-                    writePredictions(out, result, names);
+                    writePredictions(out, result, names, added);
                 } else {
-                    writeOutputs(out, result, names);
+                    writeOutputs(out, result, names, added);
                 }
             }
         } finally {
@@ -182,6 +193,11 @@ final class Predictor {
                 t.close();
             }
         }
+    }
+
+    /** The signature a request names; absent or "" means the default, as in TF Serving. */
+    static String signatureName(String requested) {
+        return requested == null || requested.isEmpty() ? DEFAULT_SIGNATURE : requested;
     }
 
     private static Result run(LoadedVersion version, String sigName, Map<String, Tensor> feeds) {
@@ -216,24 +232,32 @@ final class Predictor {
             String name = sig.getInputs().keySet().iterator().next();
             JsonNode first = instances.get(0);
             if (first.isObject()) {
-                values.put(name, stack(instances, name));
+                values.put(name, stack(sig, instances, name));
             } else {
                 values.put(name, instances);
             }
             return values;
         }
         for (String name : sig.getInputs().keySet()) {
-            values.put(name, stack(instances, name));
+            values.put(name, stack(sig, instances, name));
         }
         return values;
     }
 
-    private static JsonNode stack(JsonNode instances, String name) {
+    private static JsonNode stack(Signature sig, JsonNode instances, String name) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode(instances.size());
         for (int i = 0; i < instances.size(); i++) {
             JsonNode inst = instances.get(i);
             if (!inst.isObject() || !inst.has(name)) {
                 throw RestException.badRequest("instance " + i + " lacks input '" + name + "'");
+            }
+            if (inst.size() != sig.getInputs().size()) {
+                for (String field : names(inst)) {
+                    if (!sig.getInputs().containsKey(field)) {
+                        throw RestException.badRequest("instance " + i + " has '" + field
+                                + "', which is not an input of the signature " + sig.getInputs().keySet());
+                    }
+                }
             }
             a.add(inst.get(name));
         }
@@ -277,12 +301,13 @@ final class Predictor {
         return names;
     }
 
-    private static void writePredictions(JsonGenerator g, Result result, List<String> names) throws IOException {
+    private static void writePredictions(JsonGenerator g, Result result, List<String> names, int added)
+            throws IOException {
         g.writeStartObject();
         g.writeFieldName("predictions");
         if (names.size() == 1) {
             Tensor t = result.get(names.get(0)).orElseThrow();
-            JsonTensors.write(g, t, JsonTensors.leaf(t));
+            JsonTensors.write(g, JsonTensors.leaf(t), InputContract.answerDims(t.shape().asArray(), added));
         } else {
             List<Tensor> tensors = new ArrayList<>();
             List<JsonTensors.Leaf> leaves = new ArrayList<>();
@@ -297,38 +322,44 @@ final class Predictor {
                 }
                 batch = b;
             }
-            writeRowObjects(g, names, tensors, leaves, 0, batch);
+            writeRowObjects(g, names, tensors, leaves, 0, batch, added);
         }
         g.writeEndObject();
     }
 
     /** Rows {@code from} to {@code from + count} of several outputs as one object per row, keyed by output name. */
     private static void writeRowObjects(JsonGenerator g, List<String> names, List<Tensor> tensors,
-                                        List<JsonTensors.Leaf> leaves, long from, long count) throws IOException {
+                                        List<JsonTensors.Leaf> leaves, long from, long count, int added)
+            throws IOException {
+        List<long[]> dims = new ArrayList<>();
+        for (Tensor t : tensors) {
+            dims.add(InputContract.answerDims(t.shape().asArray(), added));
+        }
         g.writeStartArray();
         for (long i = from; i < from + count; i++) {
             g.writeStartObject();
             for (int k = 0; k < names.size(); k++) {
                 g.writeFieldName(names.get(k));
-                JsonTensors.writeElement(g, tensors.get(k), leaves.get(k), i);
+                JsonTensors.writeElement(g, leaves.get(k), dims.get(k), i);
             }
             g.writeEndObject();
         }
         g.writeEndArray();
     }
 
-    private static void writeOutputs(JsonGenerator g, Result result, List<String> names) throws IOException {
+    private static void writeOutputs(JsonGenerator g, Result result, List<String> names, int added)
+            throws IOException {
         g.writeStartObject();
         g.writeFieldName("outputs");
         if (names.size() == 1) {
             Tensor t = result.get(names.get(0)).orElseThrow();
-            JsonTensors.write(g, t, JsonTensors.leaf(t));
+            JsonTensors.write(g, JsonTensors.leaf(t), InputContract.answerDims(t.shape().asArray(), added));
         } else {
             g.writeStartObject();
             for (String n : names) {
                 Tensor t = result.get(n).orElseThrow();
                 g.writeFieldName(n);
-                JsonTensors.write(g, t, JsonTensors.leaf(t));
+                JsonTensors.write(g, JsonTensors.leaf(t), InputContract.answerDims(t.shape().asArray(), added));
             }
             g.writeEndObject();
         }

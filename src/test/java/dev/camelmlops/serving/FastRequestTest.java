@@ -63,13 +63,35 @@ class FastRequestTest {
         assertEquals(2, r.rows());
     }
 
+    /**
+     * A number beyond float32's range is not narrowed to infinity here: the general path decides,
+     * knowing the input's dtype (a 400 for float32, a value for float64).
+     */
+    @Test
+    void numbersBeyondFloat32TakeTheGeneralPath() {
+        assertNull(parse("{\"instances\": [1, 3.5e38]}"));
+        assertNull(parse("{\"instances\": [1e39]}"));
+        assertNull(parse("{\"instances\": [-1e400]}"));
+        assertNull(parse("{\"instances\": [1" + "0".repeat(60) + "]}"));
+        assertArrayEquals(new float[]{Float.MAX_VALUE}, parse("{\"instances\": [3.4028235e38]}").values);
+    }
+
+    @Test
+    void nonAsciiStringsTakeTheGeneralPath() {
+        byte[] body = "{\"signature_name\": \"s\u00e9\", \"instances\": [1]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertNull(FastRequest.parse(body));
+        byte[] invalid = "{\"signature_name\": \"sX\", \"instances\": [1]}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        invalid[21] = (byte) 0xC3; // a lone lead byte: invalid UTF-8
+        assertNull(FastRequest.parse(invalid));
+    }
+
     /** Every number becomes exactly what TF Serving (and the general path) makes of it: the double, narrowed. */
     @Test
     void numbersMatchParsingAsDoubleThenNarrowing() {
         Random rnd = new Random(7);
         StringBuilder json = new StringBuilder("{\"instances\": [");
         java.util.List<String> texts = new java.util.ArrayList<>(java.util.List.of("0", "-0", "-0.0", "0.0", "1",
-                "255", "0.003921569", "0.0039215684", "1e-45", "1.4e-45", "3.4028235e38", "3.5e38", "1e39", "-1e400",
+                "255", "0.003921569", "0.0039215684", "1e-45", "1.4e-45", "3.4028235e38", "-3.4028235e38",
                 "123456789012345678901234", "0.1234567890123456789", "9007199254740993", "1E+2", "2.5E-3",
                 "0.000000000000000000000001", "1.00000005960464477539062499", "1.000000059604644775390625"));
         for (int k = 0; k < 20_000; k++) {

@@ -27,6 +27,15 @@ public final class Http {
     private Http() {
     }
 
+    /** Parses JSON text (expected values in tests). */
+    public static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + json, e);
+        }
+    }
+
     public static Response get(String url) {
         return send(HttpRequest.newBuilder(URI.create(url)).GET());
     }
