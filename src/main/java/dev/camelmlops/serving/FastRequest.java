@@ -244,6 +244,9 @@ final class FastRequest {
                 }
                 exponent += negExp ? -e : e;
             }
+            if (i - start > JsonBody.MAX_NUMBER_CHARS) {
+                throw NotSimple.INSTANCE; // the general path refuses it with the limit in words
+            }
             double v;
             if (digits <= 15 && exponent >= -22 && exponent <= 22) {
                 // mantissa < 10^15 < 2^53 and 10^|exponent| are exact doubles: one correctly rounded operation

@@ -90,7 +90,7 @@ final class InputContract {
     static void checkBatch(Signature sig, Map<String, Feed> feeds) {
         String first = null;
         long rows = -1;
-        for (Map.Entry<String, Feed> e : feeds.entrySet()) {
+        for (Map.Entry<String, Feed> e : new java.util.TreeMap<>(feeds).entrySet()) {
             Shape s = sig.getInputs().get(e.getKey()).shape;
             if (s == null || s.isUnknown() || s.numDimensions() < 1 || s.size(0) != Shape.UNKNOWN_SIZE) {
                 continue;

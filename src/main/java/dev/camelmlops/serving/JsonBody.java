@@ -56,7 +56,12 @@ final class JsonBody {
                 throw RestException.badRequest("the request body is empty: expected a JSON object");
             }
             JsonNode root = value(p, first);
-            JsonToken extra = p.nextToken();
+            JsonToken extra;
+            try {
+                extra = p.nextToken();
+            } catch (JsonProcessingException e) {
+                extra = JsonToken.NOT_AVAILABLE;
+            }
             if (extra != null) {
                 throw RestException.badRequest("the request body has more after its JSON value (at "
                         + where(p.currentTokenLocation()) + "): send exactly one JSON object");
