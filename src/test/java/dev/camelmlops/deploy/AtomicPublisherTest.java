@@ -46,7 +46,7 @@ class AtomicPublisherTest {
         assertTrue(e.getMessage().contains("variables/variables.index is missing"), e.getMessage());
         assertTrue(e.getMessage().contains("extra.txt is not in the manifest"), e.getMessage());
         assertFalse(store.exists("7"));
-        assertEquals(List.of(".incoming-7-r"), AtomicPublisher.removeIncoming(store));
+        assertEquals(List.of(".incoming-7-r"), AtomicPublisher.removeLeftovers(store));
         assertEquals(List.of(), store.list(""));
     }
 

@@ -161,8 +161,10 @@ public final class OpenSshServer implements AutoCloseable {
         // home "/" inside the chroot: the login folder is the chroot's root, which the user cannot write
         run("useradd", "--no-create-home", "--home-dir", "/", "--shell", "/usr/sbin/nologin", CHROOT_USER);
         run("chown", CHROOT_USER, CHROOT.resolve("upload").toString());
+        String hash = passwordHash(PASSWORD);
         for (String user : List.of(USER, CHROOT_USER)) {
-            chpasswd(user + ":" + PASSWORD);
+            // usermod -p sets the crypt(3) hash without PAM (chpasswd needs a PAM stack)
+            run("usermod", "-p", hash, user);
         }
         String pub = Files.readString(Path.of(clientKey + ".pub")).trim();
         Path ssh = Files.createDirectories(HOME.resolve(".ssh"));
@@ -239,14 +241,17 @@ public final class OpenSshServer implements AutoCloseable {
         run(cmd.toArray(String[]::new));
     }
 
-    private static void chpasswd(String line) throws Exception {
-        Process p = new ProcessBuilder("chpasswd").redirectErrorStream(true).start();
-        p.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    /** A SHA-512 crypt(3) hash of {@code password}, as /etc/shadow holds it. */
+    private static String passwordHash(String password) throws Exception {
+        Process p = new ProcessBuilder("openssl", "passwd", "-6", "-stdin").start();
+        p.getOutputStream().write((password + "\n").getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("chpasswd failed: " + out);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.startsWith("$6$")) {
+            throw new IllegalStateException("openssl passwd failed: " + err);
         }
+        return out;
     }
 
     private static void run(String... cmd) throws Exception {
