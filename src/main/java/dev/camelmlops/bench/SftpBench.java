@@ -111,7 +111,8 @@ final class SftpBench {
                     + PublicKeyEntry.toString(sshd.getKeyPairProvider().loadKeys(null).iterator().next().getPublic()) + "\n");
             SftpSettings s = new SftpSettings("127.0.0.1", sshd.getPort(), "bench", Optional.empty(), Optional.of(key),
                     Optional.empty(), knownHosts, true, "models", 30_000);
-            String uri = DeployTarget.sftp(s).endpointUri(DeployTarget.PROD);
+            DeployTarget target = DeployTarget.sftp(s);
+            String uri = target.endpointUri(DeployTarget.PROD);
             Runtime rt = Runtime.getRuntime();
             System.gc();
             long heapBefore = rt.totalMemory() - rt.freeMemory();
@@ -134,14 +135,16 @@ final class SftpBench {
             try (DefaultCamelContext ctx = new DefaultCamelContext()) {
                 ctx.start();
                 ProducerTemplate t = ctx.createProducerTemplate();
-                t.sendBodyAndHeader(uri, "warm", Exchange.FILE_NAME, "warmup.txt");
+                t.sendBodyAndHeader(uri, "warm", Exchange.FILE_NAME,
+                        target.uploadName(DeployTarget.PROD, "warmup.txt"));
                 sampler.start();
                 // Interleaved, so that both see the same machine (a noisy neighbour hits both alike).
                 for (int rep = 0; rep < repeats; rep++) {
                     long t0 = System.nanoTime();
                     for (int f = 0; f < files; f++) {
                         File src = bundle.resolve("part-" + f + ".bin").toFile();
-                        t.sendBodyAndHeader(uri, src, Exchange.FILE_NAME, "camel-" + rep + "/part-" + f + ".bin");
+                        t.sendBodyAndHeader(uri, src, Exchange.FILE_NAME,
+                                target.uploadName(DeployTarget.PROD, "camel-" + rep + "/part-" + f + ".bin"));
                     }
                     camelSeconds.add((System.nanoTime() - t0) / 1e9);
                     if (openssh && opensshFailure == null) {

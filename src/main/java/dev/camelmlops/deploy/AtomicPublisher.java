@@ -14,11 +14,14 @@ import org.slf4j.LoggerFactory;
  * Publishes a model version so that it is never visible half-copied: the files go into a
  * non-numeric folder {@code .incoming-<version>-<run>}; once every file's size matches the
  * manifest, one rename makes {@code <version>} appear. Interrupted uploads leave only
- * {@code .incoming-*} folders, which the next publication removes. Also applies retention.
+ * {@code .incoming-*} folders, which the next publication removes. Removes a version the same way
+ * (retention, rollback): one rename to {@code .removing-<version>-<nonce>}, then the deletion, so
+ * a crash never leaves a numeric folder that lacks files; the next publication removes those too.
  */
 public final class AtomicPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(AtomicPublisher.class);
     public static final String INCOMING_PREFIX = ".incoming-";
+    public static final String REMOVING_PREFIX = ".removing-";
 
     private AtomicPublisher() {
     }
@@ -27,19 +30,36 @@ public final class AtomicPublisher {
         return INCOMING_PREFIX + version + "-" + (runId == null ? "run" : runId.replaceAll("[^A-Za-z0-9_.-]", "_"));
     }
 
-    /** Removes folders left by interrupted uploads; returns their names. */
-    public static List<String> removeIncoming(ModelStore store) {
+    /**
+     * Removes folders left by an interrupted upload ({@code .incoming-*}) or an interrupted
+     * removal ({@code .removing-*}); returns their names.
+     */
+    public static List<String> removeLeftovers(ModelStore store) {
         List<String> removed = new ArrayList<>();
         for (String name : store.list("")) {
-            if (name.startsWith(INCOMING_PREFIX)) {
+            if (name.startsWith(INCOMING_PREFIX) || name.startsWith(REMOVING_PREFIX)) {
                 store.deleteTree(name);
                 removed.add(name);
             }
         }
         if (!removed.isEmpty()) {
-            LOG.warn("removed {} left by an interrupted upload in {}", removed, store.describe());
+            LOG.warn("removed {} left by an interrupted upload or removal in {}", removed, store.describe());
         }
         return removed;
+    }
+
+    /**
+     * Removes a published version: renames it to a non-numeric folder in one step (TF Serving
+     * stops seeing it whole, never half), then deletes that folder. Nothing when it is not there.
+     */
+    public static void remove(ModelStore store, int version) {
+        String name = Integer.toString(version);
+        if (!store.exists(name)) {
+            return;
+        }
+        String doomed = REMOVING_PREFIX + version + "-" + Long.toString(System.nanoTime() & 0xffffffffL, 36);
+        store.rename(name, doomed);
+        store.deleteTree(doomed);
     }
 
     /**
@@ -91,7 +111,8 @@ public final class AtomicPublisher {
 
     /**
      * Keeps the newest {@code keep} versions and every version in {@code protectedVersions} (the
-     * one being served, the one just published); deletes the rest. Returns the deleted versions.
+     * one being served, the one just published); removes the rest ({@link #remove}). Returns the
+     * removed versions.
      */
     public static List<Integer> retain(ModelStore store, int keep, Set<Integer> protectedVersions) {
         List<Integer> versions = versions(store);
@@ -102,7 +123,7 @@ public final class AtomicPublisher {
             if (protectedVersions.contains(v)) {
                 continue;
             }
-            store.deleteTree(Integer.toString(v));
+            remove(store, v);
             deleted.add(v);
             excess--;
         }

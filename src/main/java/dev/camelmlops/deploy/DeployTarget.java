@@ -43,14 +43,19 @@ public final class DeployTarget {
         return STAGING.equals(area) ? localStaging : localProd;
     }
 
-    /** Camel endpoint URI that writes files (named by CamelFileName, relative) into the area. */
+    /**
+     * Camel endpoint URI that writes the files of an area; each file is named by CamelFileName set
+     * to {@link #uploadName}. The sftp endpoint has no folder of its own: Camel's sftp component
+     * turns an absolute endpoint folder into one relative to the login folder (with a warning), so
+     * {@code sftp://host//srv/models} would write into {@code ~/srv/models}. The folder travels in
+     * the file name instead, which the producer uses as it is (absolute, or relative to the login
+     * folder like every path of {@link SftpModelStore}).
+     */
     public String endpointUri(String area) {
         if (!remote()) {
             return "file:" + localFolder(area) + "?fileExist=Fail";
         }
-        String folder = sftp.folder(area);
         StringBuilder uri = new StringBuilder("sftp://").append(sftp.host()).append(':').append(sftp.port())
-                .append('/').append(folder)
                 .append("?username=").append(enc(sftp.username()))
                 .append("&binary=true&fileExist=Fail&autoCreate=true&stepwise=false")
                 .append("&knownHostsFile=").append(enc(sftp.knownHosts().toString()))
@@ -68,14 +73,26 @@ public final class DeployTarget {
         return uri.toString();
     }
 
+    /**
+     * The CamelFileName under which {@code relative} (a path inside the area) is sent to
+     * {@link #endpointUri}: the relative path itself for a local folder, the remote folder of the
+     * area joined with it over SFTP.
+     */
+    public String uploadName(String area, String relative) {
+        if (!remote()) {
+            return relative;
+        }
+        String folder = sftp.folder(area);
+        return folder.endsWith("/") ? folder + relative : folder + "/" + relative;
+    }
+
     public ModelStore open(String area) {
         return remote() ? new SftpModelStore(sftp, area) : new LocalModelStore(localFolder(area));
     }
 
     /** A printable description (no credentials). */
     public String describe(String area) {
-        return remote() ? "sftp://" + sftp.username() + "@" + sftp.host() + ":" + sftp.port() + "/" + sftp.folder(area)
-                : localFolder(area).toString();
+        return remote() ? sftp.location(sftp.folder(area)) : localFolder(area).toString();
     }
 
     private static String enc(String s) {

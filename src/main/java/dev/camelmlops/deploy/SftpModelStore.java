@@ -163,7 +163,7 @@ public final class SftpModelStore implements ModelStore {
 
     @Override
     public String describe() {
-        return "sftp://" + settings.username() + "@" + settings.host() + ":" + settings.port() + "/" + root;
+        return settings.location(root);
     }
 
     @Override

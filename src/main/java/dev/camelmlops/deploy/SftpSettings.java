@@ -29,17 +29,40 @@ public record SftpSettings(String host, int port, String username, Optional<Stri
             throw new IllegalArgumentException("known_hosts file " + knownHosts + " does not exist: add the server's"
                     + " host key to it (ssh-keyscan -p " + port + " " + host + ") or set DEPLOY_SERVER_KNOWN_HOSTS");
         }
-        basePath = basePath == null ? "" : basePath.replaceAll("/+$", "");
+        basePath = basePath == null ? "" : basePath.trim().replaceAll("/{2,}", "/");
+        if (basePath.length() > 1) {
+            basePath = basePath.replaceAll("/$", "");
+        }
     }
 
-    /** Remote folder of staging or prod: {@code <base>/<name>}. */
+    /**
+     * Remote folder of staging or prod: {@code <base>/<name>}. An absolute base ({@code /srv/models})
+     * is that folder on the server (inside the chroot for a ChrootDirectory'd user); a relative
+     * one ({@code models}, or none) is relative to the folder the SFTP login starts in, usually the
+     * user's home.
+     */
     public String folder(String name) {
-        return basePath.isEmpty() ? name : basePath + "/" + name;
+        if (basePath.isEmpty()) {
+            return name;
+        }
+        return basePath.endsWith("/") ? basePath + name : basePath + "/" + name;
+    }
+
+    /**
+     * A printable URL of a remote folder (no credentials), as curl writes them: {@code /~/} marks
+     * a folder relative to the login folder, otherwise the path is absolute.
+     */
+    public String location(String remoteFolder) {
+        String base = "sftp://" + username + "@" + host + ":" + port;
+        if (remoteFolder.startsWith("/")) {
+            return base + remoteFolder;
+        }
+        return base + "/~" + (remoteFolder.isEmpty() ? "" : "/" + remoteFolder);
     }
 
     @Override
     public String toString() {
-        return "sftp://" + username + "@" + host + ":" + port + "/" + basePath + " (password "
+        return location(basePath) + " (password "
                 + (password.isPresent() ? "set" : "unset") + ", key " + privateKeyFile.map(Path::toString).orElse("none")
                 + ", known_hosts " + knownHosts + ", strict host key checking " + strictHostKeyChecking + ")";
     }

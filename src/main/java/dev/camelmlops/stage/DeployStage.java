@@ -42,13 +42,14 @@ public class DeployStage {
         }
         RunInfo run = RunInfo.readOr(work.runInfo(), new RunInfo(settings.runId(), null, settings.gitCommit()));
         try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
-            AtomicPublisher.removeIncoming(prod);
+            AtomicPublisher.removeLeftovers(prod);
             if (prod.exists(Integer.toString(version.getAsInt()))) {
                 throw new StageFailedException("version " + version.getAsInt() + " is already in "
                         + prod.describe() + ": package a new version to deploy");
             }
         }
-        Shipment s = Shipments.of(work.packageDir(version.getAsInt()), DeployTarget.PROD, run.runId());
+        Shipment s = Shipments.of(work.packageDir(version.getAsInt()), settings.target(), DeployTarget.PROD,
+                run.runId());
         LOG.info("deploy: shipping version {} ({} files) to {}", s.getVersion(), s.getFiles().size(),
                 settings.target().describe(DeployTarget.PROD));
         return s;

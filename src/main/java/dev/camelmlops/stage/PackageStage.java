@@ -53,7 +53,7 @@ public class PackageStage {
         RunInfo run = RunInfo.readOr(work.runInfo(), new RunInfo(settings.runId(), null, settings.gitCommit()));
         int version;
         try (ModelStore staging = settings.target().open(DeployTarget.STAGING)) {
-            AtomicPublisher.removeIncoming(staging);
+            AtomicPublisher.removeLeftovers(staging);
             version = Math.max(ModelVersions.highest(staging.list("")),
                     ModelVersions.highest(ModelVersions.list(work.packages()))) + 1;
         }
@@ -81,7 +81,7 @@ public class PackageStage {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot package version " + version, e);
         }
-        Shipment shipment = Shipments.of(dir, DeployTarget.STAGING, run.runId());
+        Shipment shipment = Shipments.of(dir, settings.target(), DeployTarget.STAGING, run.runId());
         LOG.info("package: version {} exported to {}; shipping {} files to {}", version, dir,
                 shipment.getFiles().size(), settings.target().describe(DeployTarget.STAGING));
         return shipment;

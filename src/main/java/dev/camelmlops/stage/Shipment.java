@@ -53,7 +53,10 @@ public final class Shipment {
         return sizes;
     }
 
-    /** One file: where it is, and its name under the area ({@code <incoming>/<path>}). */
+    /**
+     * One file: where it is, and its name for the area's endpoint: {@code <incoming>/<path>}, over
+     * SFTP prefixed with the area's remote folder ({@code DeployTarget.uploadName}).
+     */
     public static final class ShippedFile {
         private final String fileName;
         private final File source;

@@ -1,6 +1,7 @@
 package dev.camelmlops.stage;
 
 import dev.camelmlops.deploy.AtomicPublisher;
+import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.registry.Json;
 import dev.camelmlops.registry.ModelManifest;
 import java.nio.file.Files;
@@ -15,7 +16,8 @@ final class Shipments {
     private Shipments() {
     }
 
-    static Shipment of(Path packageDir, String area, String runId) {
+    /** The files are named for {@code target}'s endpoint of {@code area} ({@link DeployTarget#uploadName}). */
+    static Shipment of(Path packageDir, DeployTarget target, String area, String runId) {
         Path manifestFile = packageDir.resolve(ModelManifest.FILE_NAME);
         if (!Files.isRegularFile(manifestFile)) {
             throw new StageFailedException("no " + ModelManifest.FILE_NAME + " in " + packageDir
@@ -27,10 +29,11 @@ final class Shipments {
         Map<String, Long> sizes = new LinkedHashMap<>();
         for (ModelManifest.FileEntry e : manifest.files()) {
             Path f = packageDir.resolve(e.path());
-            files.add(new Shipment.ShippedFile(incoming + "/" + e.path(), f.toFile()));
+            files.add(new Shipment.ShippedFile(target.uploadName(area, incoming + "/" + e.path()), f.toFile()));
             sizes.put(e.path(), e.bytes());
         }
-        files.add(new Shipment.ShippedFile(incoming + "/" + ModelManifest.FILE_NAME, manifestFile.toFile()));
+        files.add(new Shipment.ShippedFile(target.uploadName(area, incoming + "/" + ModelManifest.FILE_NAME),
+                manifestFile.toFile()));
         sizes.put(ModelManifest.FILE_NAME, manifestFile.toFile().length());
         return new Shipment(manifest.version(), area, packageDir, incoming, files, sizes);
     }

@@ -2,6 +2,7 @@ package dev.camelmlops.stage;
 
 import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.PreparedData;
+import dev.camelmlops.deploy.AtomicPublisher;
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.deploy.ModelStore;
 import dev.camelmlops.model.Evaluator;
@@ -158,7 +159,7 @@ public class VerifyStage {
 
     private String rollback(ServingClient client, int version) {
         try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
-            prod.deleteTree(Integer.toString(version));
+            AtomicPublisher.remove(prod, version);
         } catch (RuntimeException e) {
             LOG.error("verify: ROLLBACK FAILED for version {}: {}", version, e.getMessage());
             return "rollback FAILED: " + e.getMessage();

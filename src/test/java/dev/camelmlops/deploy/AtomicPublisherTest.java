@@ -46,7 +46,7 @@ class AtomicPublisherTest {
         assertTrue(e.getMessage().contains("variables/variables.index is missing"), e.getMessage());
         assertTrue(e.getMessage().contains("extra.txt is not in the manifest"), e.getMessage());
         assertFalse(store.exists("7"));
-        assertEquals(List.of(".incoming-7-r"), AtomicPublisher.removeIncoming(store));
+        assertEquals(List.of(".incoming-7-r"), AtomicPublisher.removeLeftovers(store));
         assertEquals(List.of(), store.list(""));
     }
 
@@ -71,5 +71,17 @@ class AtomicPublisherTest {
         assertEquals(List.of(2, 3, 4), AtomicPublisher.retain(store, 3, Set.of(1)));
         assertEquals(List.of(".incoming-11-r", "1", "10", "5"), store.list(""));
         assertEquals(List.of(1, 5, 10), AtomicPublisher.versions(store));
+    }
+
+    @Test
+    void aRemovedVersionLeavesNoNumericFolderAndTheLeftoversOfBothKindsAreRemoved() throws Exception {
+        LocalModelStore store = new LocalModelStore(root);
+        upload("4", Map.of("saved_model.pb", "4"));
+        upload(".removing-3-x", Map.of("variables/variables.index", "3"));
+        upload(".incoming-5-r", Map.of("saved_model.pb", "5"));
+        AtomicPublisher.remove(store, 4);
+        assertEquals(List.of(".incoming-5-r", ".removing-3-x"), store.list(""));
+        assertEquals(List.of(".incoming-5-r", ".removing-3-x"), AtomicPublisher.removeLeftovers(store));
+        assertEquals(List.of(), store.list(""));
     }
 }

@@ -1,0 +1,172 @@
+package dev.camelmlops.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.camelmlops.data.Sha256;
+import dev.camelmlops.serving.ModelServer;
+import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.OpenSshServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Delivery's acceptance tests against OpenSSH's sshd (internal-sftp) on loopback, with a user whose
+ * login folder is its home /home/mlops-it (not the SFTP root, unlike the in-process server of
+ * {@link SftpDeployTest}) and a ChrootDirectory'd user whose login folder is the chroot's "/".
+ * The data, training and test stages run once; each test packages or deploys over SFTP.
+ */
+class OpenSshDeployTest {
+    @TempDir
+    static Path tmp;
+
+    private static OpenSshServer ssh;
+    private static Cli trained;
+
+    @BeforeAll
+    static void start() throws Exception {
+        OpenSshServer.assumeAvailable();
+        ssh = new OpenSshServer(tmp.resolve("sshd"));
+        trained = new Cli(tmp);
+        assertEquals(0, trained.run("stage", "build"), trained.output());
+        assertEquals(0, trained.run("stage", "train"), trained.output());
+        assertEquals(0, trained.run("stage", "test"), trained.output());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (ssh != null) {
+            ssh.close();
+        }
+    }
+
+    /** A CLI on the trained work folder, shipping to the sshd as {@code user} into {@code path}. */
+    private static Cli cli(String user, String path) throws Exception {
+        return new Cli(tmp)
+                .env("DEPLOY_SERVER_HOSTNAME", "127.0.0.1")
+                .env("DEPLOY_SERVER_PORT", Integer.toString(ssh.port()))
+                .env("DEPLOY_SERVER_USERNAME", user)
+                .env("DEPLOY_SERVER_PATH", path)
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", ssh.writeKnownHosts(tmp.resolve("known_hosts")).toString())
+                .env("SERVING_URL", "http://127.0.0.1:9");
+    }
+
+    private static List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static void assertSameFiles(Path local, Path remote) throws Exception {
+        try (Stream<Path> s = Files.walk(local)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Path r = remote.resolve(local.relativize(p).toString());
+                assertTrue(Files.isRegularFile(r), r + " was uploaded");
+                assertEquals(Sha256.of(p), Sha256.of(r), "binary copy of " + r);
+            }
+        }
+    }
+
+    private static int newestPackage() throws Exception {
+        return names(trained.work().resolve("package")).stream().mapToInt(Integer::parseInt).max().orElseThrow();
+    }
+
+    private static void assertNoAbsolutePathWarning(Cli cli) {
+        assertFalse(cli.output().contains("absolute paths"), "no warning about absolute paths:\n" + cli.output());
+    }
+
+    @Test
+    void theWholePipelineDeliversIntoAnAbsolutePathOutsideTheLoginFolderOfItsRoot() throws Exception {
+        // the case: /home/<user>/models, an absolute path, and home is not "/"
+        Path models = OpenSshServer.HOME.resolve("models");
+        OpenSshServer.createFoldersOfUser(models.resolve("prod"));
+        try (ModelVersionWatcher watcher = new ModelVersionWatcher("my_model", models.resolve("prod"),
+                Duration.ofMillis(200))) {
+            watcher.start();
+            try (ModelServer serving = new ModelServer(watcher, "127.0.0.1", 0, 4, 1 << 24)) {
+                serving.start();
+                Cli cli = cli(OpenSshServer.USER, models.toString())
+                        .env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD)
+                        .env("SERVING_URL", serving.baseUrl());
+                assertEquals(0, cli.run("run"), cli.output());
+                int v = newestPackage();
+                assertEquals(List.of(Integer.toString(v)), names(models.resolve("staging")));
+                assertEquals(List.of(Integer.toString(v)), names(models.resolve("prod")));
+                assertSameFiles(cli.work().resolve("package/" + v), models.resolve("staging/" + v));
+                assertSameFiles(cli.work().resolve("package/" + v), models.resolve("prod/" + v));
+                assertFalse(Files.exists(OpenSshServer.HOME.resolve("home")), "nothing under ~/home/...");
+                assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+                assertNoAbsolutePathWarning(cli);
+                assertFalse(cli.output().contains(OpenSshServer.PASSWORD), "the password never appears");
+            }
+        }
+    }
+
+    @Test
+    void keyLoginPackagesIntoAPathRelativeToTheHomeFolder() throws Exception {
+        Cli cli = cli(OpenSshServer.USER, "rel/models").env("DEPLOY_SERVER_KEY_FILE", ssh.clientKey().toString());
+        assertEquals(0, cli.run("stage", "package"), cli.output() + ssh.log());
+        int v = newestPackage();
+        Path staging = OpenSshServer.HOME.resolve("rel/models/staging");
+        assertEquals(List.of(Integer.toString(v)), names(staging));
+        assertSameFiles(cli.work().resolve("package/" + v), staging.resolve(Integer.toString(v)));
+    }
+
+    @Test
+    void aChrootedUserWhoseHomeIsTheRootGetsAbsoluteAndRelativePathsRight() throws Exception {
+        Cli abs = cli(OpenSshServer.CHROOT_USER, "/upload/abs/").env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD);
+        assertEquals(0, abs.run("stage", "package"), abs.output() + ssh.log());
+        int v = newestPackage();
+        Path absStaging = OpenSshServer.CHROOT.resolve("upload/abs/staging");
+        assertEquals(List.of(Integer.toString(v)), names(absStaging));
+        assertSameFiles(abs.work().resolve("package/" + v), absStaging.resolve(Integer.toString(v)));
+        assertNoAbsolutePathWarning(abs);
+
+        Cli rel = cli(OpenSshServer.CHROOT_USER, "upload/rel").env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD);
+        assertEquals(0, rel.run("stage", "package"), rel.output() + ssh.log());
+        int w = newestPackage();
+        Path relStaging = OpenSshServer.CHROOT.resolve("upload/rel/staging");
+        assertEquals(List.of(Integer.toString(w)), names(relStaging));
+        assertSameFiles(rel.work().resolve("package/" + w), relStaging.resolve(Integer.toString(w)));
+    }
+
+    @Test
+    void aWrongHostKeyIsRefusedAndNothingIsUploaded() throws Exception {
+        Path models = OpenSshServer.HOME.resolve("wrong-key");
+        Cli cli = cli(OpenSshServer.USER, models.toString()).env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD)
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", ssh.writeWrongKnownHosts(tmp.resolve("wrong_known_hosts")).toString());
+        assertEquals(1, cli.run("stage", "package"), cli.output());
+        assertTrue(cli.output().contains("HostKey has been changed"), cli.output());
+        assertTrue(cli.output().contains("sftp://mlops-it@127.0.0.1:" + ssh.port() + models + "/staging"),
+                "the message names the absolute folder:\n" + cli.output());
+        assertFalse(Files.exists(models), "nothing was uploaded");
+    }
+
+    @Test
+    void anUnknownHostIsRefusedUnlessHostKeyCheckingIsSwitchedOff() throws Exception {
+        Path models = OpenSshServer.HOME.resolve("unknown-host");
+        Path empty = Files.writeString(tmp.resolve("empty_known_hosts"), "");
+        Cli cli = cli(OpenSshServer.USER, models.toString()).env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD)
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", empty.toString());
+        assertEquals(1, cli.run("stage", "package"), cli.output());
+        assertTrue(cli.output().contains("UnknownHostKey") || cli.output().contains("reject HostKey"), cli.output());
+        assertFalse(Files.exists(models), "nothing was uploaded");
+
+        cli.env("DEPLOY_SERVER_STRICT_HOST_KEY_CHECKING", "no");
+        assertEquals(0, cli.run("stage", "package"), cli.output());
+        assertTrue(cli.output().contains("SECURITY WARNING"), cli.output());
+        assertEquals(List.of(Integer.toString(newestPackage())), names(models.resolve("staging")));
+    }
+}
