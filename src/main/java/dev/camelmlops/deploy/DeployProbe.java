@@ -53,7 +53,7 @@ public final class DeployProbe {
             return target.open(area);
         } catch (DeployException e) {
             String m = e.getMessage();
-            if (m.endsWith("Auth fail") || m.contains("Auth cancel")) {
+            if (m.contains("Auth fail") || m.contains("Auth cancel")) {
                 throw new DeployException(m + " (the server refused DEPLOY_SERVER_USERNAME with the password or key"
                         + " given)", e);
             }
