@@ -27,12 +27,14 @@ import picocli.CommandLine.ScopeType;
                 "A Fashion-MNIST delivery pipeline as Apache Camel routes with TensorFlow Java.",
                 "",
                 "Exit codes: 0 every step succeeded; 1 a stage failed (bad data, diverged training,",
-                "quality gate, export or copy error); 2 bad usage or configuration.",
+                "quality gate, export or copy error); 2 bad usage or configuration (nothing was run).",
                 "",
                 "Configuration: config/application.properties, overridden by a .env file in the working",
-                "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D."},
+                "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D.",
+                "An unknown key (e.g. a typo) stops every command with exit code 2; `mlops check`",
+                "validates the configuration and reaches the data, SFTP, serving and webhook."},
         subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
-                ServeCommand.class,
+                CheckCommand.class, ServeCommand.class,
                 HistoryCommand.class, NotifyCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {
@@ -78,8 +80,8 @@ public final class MlopsCli {
         CommandLine cmd = new CommandLine(cli);
         cmd.setOut(new java.io.PrintWriter(out, true));
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof ConfigurationException) {
-                commandLine.getErr().println("Configuration error: " + ex.getMessage());
+            if (ex instanceof ConfigurationException c) {
+                commandLine.getErr().println(c.report());
                 return ExitCodes.USAGE;
             }
             commandLine.getErr().println("FAILED: " + dev.camelmlops.stage.RunExecutor.describe(ex));
@@ -155,13 +157,35 @@ public final class MlopsCli {
         return home;
     }
 
+    /**
+     * The typed settings; every mistake of the configuration (unknown keys found by
+     * {@link #configuration()}, invalid values) is reported at once, as a {@link ConfigurationException}.
+     */
     PipelineSettings settings(Properties props) {
+        List<String> problems = new java.util.ArrayList<>(loadProblems);
+        PipelineSettings settings = null;
         try {
-            return PipelineSettings.from(props::getProperty);
+            settings = PipelineSettings.from(props::getProperty);
+        } catch (dev.camelmlops.stage.InvalidSettingsException e) {
+            problems.addAll(e.problems());
         } catch (IllegalArgumentException e) {
-            throw new ConfigurationException(e.getMessage());
+            problems.add(e.getMessage());
         }
+        if (!problems.isEmpty()) {
+            throw new ConfigurationException(problems);
+        }
+        return settings;
     }
+
+    /** Routes that read the Fashion-MNIST files (their data must be there before anything starts). */
+    private static final List<String> DATA_ROUTES = List.of("pipeline", "build", "retrain", "retrain-candidate");
+    /** Routes that write to staging and prod: an SFTP target is reached before training. */
+    private static final Map<String, List<String>> DELIVERY_AREAS = Map.of(
+            "pipeline", List.of(DeployTarget.STAGING, DeployTarget.PROD),
+            "retrain", List.of(DeployTarget.STAGING, DeployTarget.PROD),
+            "retrain-candidate", List.of(DeployTarget.STAGING),
+            "package", List.of(DeployTarget.STAGING),
+            "deploy", List.of(DeployTarget.STAGING, DeployTarget.PROD));
 
     int runRoute(String route, String trigger) {
         if (!List.of("build", "deploy").contains(route)) {
@@ -170,11 +194,25 @@ public final class MlopsCli {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         derive(props, settings, false);
+        boolean embeddedServing = settings.serving().url().isEmpty() && !settings.target().remote()
+                && List.of("pipeline", "deploy", "verify", "retrain").contains(route);
+        List<String> problems = Preflight.startProblems(settings, DATA_ROUTES.contains(route), embeddedServing, null);
+        if (!problems.isEmpty()) {
+            throw new ConfigurationException(problems);
+        }
         warnAboutInsecureSettings(settings);
+        if (settings.target().remote() && DELIVERY_AREAS.containsKey(route)) {
+            long start = System.nanoTime();
+            java.util.Optional<String> unreachable = Preflight.deliveryProblem(settings, DELIVERY_AREAS.get(route));
+            if (unreachable.isPresent()) {
+                out.printf(java.util.Locale.ROOT, "FAILED before any stage ran (deploy target check, %.1f s): %s%n",
+                        (System.nanoTime() - start) / 1e9, unreachable.get());
+                return ExitCodes.FAILED;
+            }
+        }
         EmbeddedServing embedded = null;
         try {
-            if (settings.serving().url().isEmpty() && !settings.target().remote()
-                    && List.of("pipeline", "deploy", "verify", "retrain").contains(route)) {
+            if (embeddedServing) {
                 embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
                 settings = settings.withServingUrl(embedded.url());
             }
@@ -218,19 +256,24 @@ public final class MlopsCli {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         derive(props, settings, true);
-        warnAboutInsecureSettings(settings);
-        int healthPort;
-        try {
-            healthPort = Integer.parseInt(props.getProperty("watch.health-port", "8502").trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigurationException("watch.health-port: not a port number");
+        int healthPort = healthPort(props);
+        boolean embeddedServing = settings.serving().url().isEmpty() && !settings.target().remote();
+        List<String> problems = Preflight.startProblems(settings, true, embeddedServing, healthPort);
+        if (!problems.isEmpty()) {
+            throw new ConfigurationException(problems);
         }
+        warnAboutInsecureSettings(settings);
         EmbeddedServing embedded = null;
-        if (settings.serving().url().isEmpty() && !settings.target().remote()) {
+        if (embeddedServing) {
             embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
             settings = settings.withServingUrl(embedded.url());
         }
         return new WatchSetup(new PipelineApp(home, props, settings, listener(), out), embedded, healthPort);
+    }
+
+    /** watch.health-port (validated with the other settings). */
+    static int healthPort(Properties props) {
+        return Integer.parseInt(props.getProperty("watch.health-port", "8502").trim());
     }
 
     @Command(name = "watch", mixinStandardHelpOptions = true,
@@ -257,11 +300,17 @@ public final class MlopsCli {
         }
     }
 
+    /** Mistakes found while reading the configuration (unknown keys), reported by {@link #settings}. */
+    private List<String> loadProblems = List.of();
+
     Properties configuration() {
-        Path config = configFile != null ? configFile : home.resolve("config").resolve("application.properties");
+        Path defaults = home.resolve("config").resolve("application.properties");
+        Path config = configFile != null ? configFile : defaults;
         Properties props;
         try {
-            props = ConfigLoader.load(config, Path.of(".env"), environment, overrides);
+            ConfigLoader.Loaded loaded = ConfigLoader.read(config, defaults, Path.of(".env"), environment, overrides);
+            props = loaded.properties();
+            loadProblems = loaded.problems();
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException(e.getMessage());
         }
@@ -340,10 +389,31 @@ public final class MlopsCli {
         }
     }
 
-    /** Bad usage or configuration: exit code 2. */
+    /** Bad usage or configuration: exit code 2. Holds every problem found. */
     static final class ConfigurationException extends RuntimeException {
+        private final List<String> problems;
+
         ConfigurationException(String message) {
-            super(message);
+            this(List.of(message));
+        }
+
+        ConfigurationException(List<String> problems) {
+            super(String.join("; ", problems));
+            this.problems = List.copyOf(problems);
+        }
+
+        List<String> problems() {
+            return problems;
+        }
+
+        /** "Configuration error: ..." or, for several, one indented line each. */
+        String report() {
+            if (problems.size() == 1) {
+                return "Configuration error: " + problems.get(0);
+            }
+            StringBuilder b = new StringBuilder("Configuration errors (" + problems.size() + "):");
+            problems.forEach(p -> b.append(System.lineSeparator()).append("  ").append(p));
+            return b.toString();
         }
     }
 }

@@ -37,27 +37,12 @@ public final class IdxReader {
     /** Images file: returns pixels, count = length / (rows*cols). */
     public byte[] readImages(Path file) {
         try (DataInputStream in = open(file)) {
-            int magic = readHeaderInt(in, file, "magic number");
-            if (magic != IMAGES_MAGIC) {
-                throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + IMAGES_MAGIC
-                        + " (IDX unsigned-byte images, 3 dimensions)" + hintFor(magic));
+            Header h = readHeader(in, file, true);
+            if (h.payloadBytes() > MAX_BYTES) {
+                throw new InvalidDataException(file, "header declares " + h.count() + " images, too many to load");
             }
-            int count = readHeaderInt(in, file, "image count");
-            int rows = readHeaderInt(in, file, "row count");
-            int cols = readHeaderInt(in, file, "column count");
-            if (count < 0) {
-                throw new InvalidDataException(file, "negative image count " + count);
-            }
-            if (rows != expectedRows || cols != expectedCols) {
-                throw new InvalidDataException(file, "images are " + rows + "x" + cols + ", expected "
-                        + expectedRows + "x" + expectedCols);
-            }
-            long bytes = (long) count * rows * cols;
-            if (bytes > MAX_BYTES) {
-                throw new InvalidDataException(file, "header declares " + count + " images, too many to load");
-            }
-            byte[] pixels = new byte[(int) bytes];
-            readPayload(in, file, pixels, count, rows * cols, "image");
+            byte[] pixels = new byte[(int) h.payloadBytes()];
+            readPayload(in, file, pixels, h.count(), expectedRows * expectedCols, "image");
             return pixels;
         } catch (IOException e) {
             throw ioFailure(file, e);
@@ -67,17 +52,9 @@ public final class IdxReader {
     /** Labels file: returns labels, each validated to be 0-9. */
     public byte[] readLabels(Path file) {
         try (DataInputStream in = open(file)) {
-            int magic = readHeaderInt(in, file, "magic number");
-            if (magic != LABELS_MAGIC) {
-                throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + LABELS_MAGIC
-                        + " (IDX unsigned-byte labels, 1 dimension)" + hintFor(magic));
-            }
-            int count = readHeaderInt(in, file, "label count");
-            if (count < 0) {
-                throw new InvalidDataException(file, "negative label count " + count);
-            }
-            byte[] labels = new byte[count];
-            readPayload(in, file, labels, count, 1, "label");
+            Header h = readHeader(in, file, false);
+            byte[] labels = new byte[h.count()];
+            readPayload(in, file, labels, h.count(), 1, "label");
             for (int i = 0; i < labels.length; i++) {
                 int l = labels[i] & 0xFF;
                 if (l >= Dataset.CLASSES) {
@@ -88,6 +65,86 @@ public final class IdxReader {
         } catch (IOException e) {
             throw ioFailure(file, e);
         }
+    }
+
+    /** What an IDX header declares. */
+    public record Header(boolean images, int count, long headerBytes, long payloadBytes) {
+    }
+
+    /**
+     * A quick check without reading the data: the header (as {@link #readImages} / {@link #readLabels}
+     * check it), and the size the header implies against the file's size (plain) or the
+     * uncompressed size in the gzip trailer (mod 2^32, as gzip records it).
+     */
+    public Header checkHeader(Path file, boolean images) {
+        boolean gzip;
+        try (InputStream raw = Files.newInputStream(file)) {
+            gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+        } catch (NoSuchFileException e) {
+            throw new InvalidDataException(file, "file not found");
+        } catch (IOException e) {
+            throw ioFailure(file, e);
+        }
+        Header h;
+        try (DataInputStream in = open(file)) {
+            h = readHeader(in, file, images);
+        } catch (IOException e) {
+            throw ioFailure(file, e);
+        }
+        long expected = h.headerBytes() + h.payloadBytes();
+        try {
+            long actual;
+            if (gzip) {
+                try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    ch.position(Math.max(0, ch.size() - 4));
+                    while (b.hasRemaining() && ch.read(b) > 0) {
+                        // fill
+                    }
+                    actual = b.flip().remaining() == 4 ? Integer.toUnsignedLong(b.getInt()) : -1;
+                }
+                expected &= 0xFFFFFFFFL;
+            } else {
+                actual = Files.size(file);
+            }
+            if (actual != expected) {
+                throw new InvalidDataException(file, "header declares " + h.count() + (images ? " images" : " labels")
+                        + " (" + expected + " bytes" + (gzip ? " uncompressed" : "") + ") but the file "
+                        + (gzip ? "trailer records " : "has ") + actual + " bytes: truncated or corrupt");
+            }
+        } catch (IOException e) {
+            throw ioFailure(file, e);
+        }
+        return h;
+    }
+
+    private Header readHeader(DataInputStream in, Path file, boolean images) throws IOException {
+        int magic = readHeaderInt(in, file, "magic number");
+        if (images && magic != IMAGES_MAGIC) {
+            throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + IMAGES_MAGIC
+                    + " (IDX unsigned-byte images, 3 dimensions)" + hintFor(magic));
+        }
+        if (!images && magic != LABELS_MAGIC) {
+            throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + LABELS_MAGIC
+                    + " (IDX unsigned-byte labels, 1 dimension)" + hintFor(magic));
+        }
+        int count = readHeaderInt(in, file, images ? "image count" : "label count");
+        if (!images) {
+            if (count < 0) {
+                throw new InvalidDataException(file, "negative label count " + count);
+            }
+            return new Header(false, count, 8, count);
+        }
+        int rows = readHeaderInt(in, file, "row count");
+        int cols = readHeaderInt(in, file, "column count");
+        if (count < 0) {
+            throw new InvalidDataException(file, "negative image count " + count);
+        }
+        if (rows != expectedRows || cols != expectedCols) {
+            throw new InvalidDataException(file, "images are " + rows + "x" + cols + ", expected "
+                    + expectedRows + "x" + expectedCols);
+        }
+        return new Header(true, count, 16, (long) count * rows * cols);
     }
 
     /** Reads an images file and a labels file and checks they pair up. */

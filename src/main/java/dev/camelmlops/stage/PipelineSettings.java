@@ -8,7 +8,9 @@ import dev.camelmlops.model.TrainingParams;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -73,69 +75,94 @@ public record PipelineSettings(
                 retrain, notifications, ledgerFile, runId, gitCommit);
     }
 
-    /** Reads the settings; {@code property} returns null for an unset key. */
+    /**
+     * Reads the settings; {@code property} returns null for an unset key. Every invalid key is
+     * reported, all in one {@link InvalidSettingsException}.
+     */
     public static PipelineSettings from(Function<String, String> property) {
         Reader r = new Reader(property);
         ModelArchitecture arch = r.get("model.architecture", "default", ModelArchitecture::parse);
-        int epochs = r.getOptional("train.epochs", Integer::parseInt).orElse(arch.defaultEpochs());
-        int batch = r.getOptional("train.batch-size", Integer::parseInt).orElse(arch.defaultBatchSize());
-        float lr = r.getOptional("train.learning-rate", Float::parseFloat).orElse(arch.defaultLearningRate());
-        long seed = r.get("train.seed", "42", Long::parseLong);
+        int epochs = r.getOptional("train.epochs", s -> atLeast(wholeNumber(s), 1)).orElse(arch.defaultEpochs());
+        int batch = r.getOptional("train.batch-size", s -> atLeast(wholeNumber(s), 1)).orElse(arch.defaultBatchSize());
+        float lr = r.getOptional("train.learning-rate", s -> (float) positiveNumber(s)).orElse(arch.defaultLearningRate());
+        long seed = r.get("train.seed", "42", PipelineSettings::longNumber);
         boolean validate = r.get("train.validate-each-epoch", "true", PipelineSettings::parseBoolean);
-        int threads = r.getOptional("train.threads", Integer::parseInt).orElse(arch.defaultThreads());
+        int threads = r.getOptional("train.threads", s -> atLeast(wholeNumber(s), 0)).orElse(arch.defaultThreads());
         LearningRateSchedule schedule = r.getOptional("train.lr-schedule", LearningRateSchedule::parse)
                 .orElse(arch.defaultSchedule());
-        double maxSeconds = r.getOptional("train.max-seconds", Double::parseDouble).orElse(0.0);
-        TrainingParams training = new TrainingParams(arch, epochs, batch, lr, seed, validate, threads, schedule,
-                maxSeconds);
-        double minAccuracy = r.get("quality.min-accuracy", "0.8", Double::parseDouble);
-        if (!(minAccuracy >= 0 && minAccuracy <= 1)) {
-            throw new IllegalArgumentException("quality.min-accuracy must be between 0 and 1, got " + minAccuracy);
-        }
+        double maxSeconds = r.getOptional("train.max-seconds", s -> {
+            double d = number(s);
+            if (d < 0) {
+                throw new IllegalArgumentException("must be 0 (no limit) or a positive number of seconds");
+            }
+            return d;
+        }).orElse(0.0);
+        TrainingParams training = r.check(() -> new TrainingParams(arch, epochs, batch, lr, seed, validate, threads,
+                schedule, maxSeconds));
+        double minAccuracy = r.get("quality.min-accuracy", "0.8", s -> {
+            double d = number(s);
+            if (!(d >= 0 && d <= 1)) {
+                throw new IllegalArgumentException("quality.min-accuracy must be between 0 and 1, got " + d);
+            }
+            return d;
+        });
         Map<String, String> sha = new LinkedHashMap<>();
         for (String name : dev.camelmlops.data.FashionMnistFiles.NAMES) {
             String key = "data.sha256." + name.substring(0, name.indexOf("-idx"));
             sha.put(name, r.get(key, "", s -> {
                 if (!s.isEmpty() && !s.matches("[0-9a-fA-F]{64}")) {
-                    throw new IllegalArgumentException("not a SHA-256 hex digest");
+                    throw new IllegalArgumentException("is not a SHA-256 hex digest");
                 }
                 return s.toLowerCase(Locale.ROOT);
             }));
         }
         DeployTarget target = deployTarget(r);
-        int keep = r.get("deploy.keep-versions", "3", Integer::parseInt);
-        if (keep < 1) {
-            throw new IllegalArgumentException("deploy.keep-versions must be at least 1, got " + keep);
-        }
+        int keep = r.get("deploy.keep-versions", "3", s -> {
+            int k = wholeNumber(s);
+            if (k < 1) {
+                throw new IllegalArgumentException("deploy.keep-versions must be at least 1, got " + k);
+            }
+            return k;
+        });
         Serving serving = new Serving(
                 r.getOptional("serving.url", s -> {
                     if (!s.matches("https?://[^\\s]+")) {
-                        throw new IllegalArgumentException("not an http(s) URL");
+                        throw new IllegalArgumentException("is not an http(s) URL");
                     }
                     return s;
                 }),
                 r.get("serving.host", "127.0.0.1", s -> s),
                 r.get("serving.port", "8501", PipelineSettings::port),
-                r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (Double.parseDouble(s) * 1000))),
-                r.get("serving.threads", "8", Integer::parseInt),
-                r.get("serving.max-request-bytes", "16777216", Long::parseLong),
+                r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (positiveNumber(s) * 1000))),
+                r.get("serving.threads", "8", PipelineSettings::positive),
+                r.get("serving.max-request-bytes", "16777216", s -> atLeast(longNumber(s), 1)),
                 r.get("serving.tf-threads", "1", PipelineSettings::positive));
-        if (target.remote() && serving.url().isEmpty()) {
-            throw new IllegalArgumentException("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
+        if (target != null && target.remote() && serving.url().isEmpty()) {
+            r.problem("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
                     + "the verify stage needs the remote TF Serving REST URL, e.g. http://host:8501");
         }
         Verify verify = new Verify(
-                r.get("verify.timeout-seconds", "60", s -> Duration.ofSeconds(Long.parseLong(s))),
-                r.get("verify.canary-size", "32", Integer::parseInt),
-                r.get("verify.tolerance", "1e-4", Double::parseDouble));
-        return new PipelineSettings(
+                r.get("verify.timeout-seconds", "60", s -> Duration.ofSeconds(atLeast(longNumber(s), 1))),
+                r.get("verify.canary-size", "32", PipelineSettings::positive),
+                r.get("verify.tolerance", "1e-4", PipelineSettings::number));
+        // Keys only the routes and the service read: checked here so every mistake shows at once.
+        r.get("watch.health-port", "8502", PipelineSettings::port);
+        r.get("inbox.poll-ms", "1000", s -> atLeast(longNumber(s), 1));
+        r.get("inbox.read-lock-min-age-ms", "1000", s -> atLeast(longNumber(s), 0));
+        r.get("inbox.read-lock-check-ms", "500", s -> atLeast(longNumber(s), 1));
+        PipelineSettings settings = new PipelineSettings(
                 r.get("work.dir", "work", Path::of),
                 r.getOptional("data.dir", Path::of),
                 r.get("data.system-dir", "/usr/share/datasets/fashion-mnist", Path::of),
                 r.get("data.cache-dir", "var/cache/fashion-mnist", Path::of),
                 r.get("data.download", "true", PipelineSettings::parseBoolean),
-                r.get("data.download-url", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", URI::create),
-                r.get("data.download-timeout-seconds", "120", s -> Duration.ofSeconds(Long.parseLong(s))),
+                r.get("data.download-url", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", s -> {
+                    if (!s.matches("https?://\\S+")) {
+                        throw new IllegalArgumentException("is not an http(s) URL");
+                    }
+                    return URI.create(s);
+                }),
+                r.get("data.download-timeout-seconds", "120", s -> Duration.ofSeconds(atLeast(longNumber(s), 1))),
                 sha,
                 r.get("model.name", "my_model", PipelineSettings::checkModelName),
                 training,
@@ -145,35 +172,39 @@ public record PipelineSettings(
                 serving,
                 verify,
                 new Retrain(
-                        r.get("retrain.epochs", "2", Integer::parseInt),
-                        r.get("retrain.learning-rate", "0.0005", Float::parseFloat),
+                        r.get("retrain.epochs", "2", PipelineSettings::positive),
+                        r.get("retrain.learning-rate", "0.0005", s -> (float) positiveNumber(s)),
                         r.get("retrain.replay-fraction", "0.25", PipelineSettings::fraction),
                         r.get("quality.max-regression", "0.0", PipelineSettings::fraction),
                         r.get("quality.min-new-data-agreement", "0.3", PipelineSettings::fraction),
                         r.get("retrain.cron", "", s -> {
                             if (!s.isBlank() && !org.quartz.CronExpression.isValidExpression(s.trim())) {
-                                throw new IllegalArgumentException("not a valid Quartz cron expression");
+                                throw new IllegalArgumentException("is not a valid Quartz cron expression");
                             }
                             return s.trim();
                         }),
                         r.get("retrain.only-with-new-data", "true", PipelineSettings::parseBoolean),
                         r.get("inbox.dir", "inbox", Path::of),
-                        r.get("inbox.max-bytes", "104857600", Long::parseLong),
+                        r.get("inbox.max-bytes", "104857600", s -> atLeast(longNumber(s), 1)),
                         r.get("retrain.batch-dir", "var/batches", Path::of)),
                 new Notify(
                         r.getOptional("notify.webhook-url", s -> {
                             if (!s.matches("https?://\\S+")) {
-                                throw new IllegalArgumentException("not an http(s) URL");
+                                throw new IllegalArgumentException("is not an http(s) URL");
                             }
                             return s;
                         }),
                         r.get("notify.on-success", "false", PipelineSettings::parseBoolean),
-                        r.get("notify.attempts", "4", Integer::parseInt),
-                        r.get("notify.backoff-ms", "1000", Long::parseLong),
-                        r.get("notify.timeout-seconds", "10", s -> Integer.parseInt(s) * 1000)),
+                        r.get("notify.attempts", "4", PipelineSettings::positive),
+                        r.get("notify.backoff-ms", "1000", s -> atLeast(longNumber(s), 0)),
+                        r.get("notify.timeout-seconds", "10", s -> positive(s) * 1000)),
                 r.get("ledger.file", "var/ledger/runs.jsonl", Path::of),
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));
+        if (!r.problems.isEmpty()) {
+            throw new InvalidSettingsException(r.problems);
+        }
+        return settings;
     }
 
     /**
@@ -187,21 +218,74 @@ public record PipelineSettings(
                     r.get("deploy.prod-dir", "var/prod", Path::of));
         }
         boolean strict = r.get("DEPLOY_SERVER_STRICT_HOST_KEY_CHECKING", "yes", PipelineSettings::parseBoolean);
-        return DeployTarget.sftp(new SftpSettings(
-                host.get(),
-                r.get("DEPLOY_SERVER_PORT", "22", PipelineSettings::port),
-                r.getOptional("DEPLOY_SERVER_USERNAME", s -> s).orElse(null),
-                r.getOptional("DEPLOY_SERVER_PASSWORD", s -> s),
-                r.getOptional("DEPLOY_SERVER_KEY_FILE", Path::of),
-                r.getOptional("DEPLOY_SERVER_KEY_PASSPHRASE", s -> s),
-                r.get("DEPLOY_SERVER_KNOWN_HOSTS", System.getProperty("user.home") + "/.ssh/known_hosts", Path::of),
-                strict,
-                r.get("DEPLOY_SERVER_PATH", "", s -> s),
-                r.get("deploy.timeout-seconds", "30", s -> Integer.parseInt(s) * 1000)));
+        int port = r.get("DEPLOY_SERVER_PORT", "22", PipelineSettings::port);
+        String user = r.getOptional("DEPLOY_SERVER_USERNAME", s -> s).orElse(null);
+        Optional<String> password = r.getOptional("DEPLOY_SERVER_PASSWORD", s -> s);
+        Optional<Path> keyFile = r.getOptional("DEPLOY_SERVER_KEY_FILE", Path::of);
+        Optional<String> passphrase = r.getOptional("DEPLOY_SERVER_KEY_PASSPHRASE", s -> s);
+        Path knownHosts = r.get("DEPLOY_SERVER_KNOWN_HOSTS", System.getProperty("user.home") + "/.ssh/known_hosts",
+                Path::of);
+        String path = r.get("DEPLOY_SERVER_PATH", "", s -> s);
+        int timeout = r.get("deploy.timeout-seconds", "30", s -> positive(s) * 1000);
+        SftpSettings sftp = r.check(() -> new SftpSettings(host.get(), port, user, password, keyFile,
+                passphrase, knownHosts, strict, path, timeout));
+        if (sftp == null) {
+            return DeployTarget.local(Path.of("var/staging"), Path.of("var/prod")); // not used: settings are invalid
+        }
+        r.check(() -> dev.camelmlops.deploy.SftpKeyCheck.check(sftp));
+        return DeployTarget.sftp(sftp);
+    }
+
+    /** A finite decimal number, e.g. 0.8 or 1e-4 (not NaN, Infinity or hexadecimal). */
+    static double number(String s) {
+        try {
+            double d = Double.parseDouble(s);
+            if (Double.isFinite(d) && s.matches("[+-]?[0-9.]+([eE][+-]?[0-9]+)?")) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException("is not a number");
+    }
+
+    static double positiveNumber(String s) {
+        double d = number(s);
+        if (d <= 0) {
+            throw new IllegalArgumentException("must be a positive number");
+        }
+        return d;
+    }
+
+    static long longNumber(String s) {
+        if (!s.matches("[+-]?[0-9]+")) {
+            number(s); // "is not a number" for text
+            throw new IllegalArgumentException("is not a whole number");
+        }
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("is too large");
+        }
+    }
+
+    static int wholeNumber(String s) {
+        long n = longNumber(s);
+        if (n != (int) n) {
+            throw new IllegalArgumentException("is too large");
+        }
+        return (int) n;
+    }
+
+    static <N extends Number & Comparable<N>> N atLeast(N n, long min) {
+        if (n.longValue() < min) {
+            throw new IllegalArgumentException(min == 0 ? "must be 0 or more" : "must be " + min + " or more");
+        }
+        return n;
     }
 
     static double fraction(String s) {
-        double d = Double.parseDouble(s);
+        double d = number(s);
         if (!(d >= 0 && d <= 1)) {
             throw new IllegalArgumentException("must be between 0 and 1");
         }
@@ -209,7 +293,7 @@ public record PipelineSettings(
     }
 
     static int positive(String s) {
-        int n = Integer.parseInt(s.trim());
+        int n = wholeNumber(s.trim());
         if (n < 1) {
             throw new IllegalArgumentException("must be 1 or more");
         }
@@ -217,9 +301,9 @@ public record PipelineSettings(
     }
 
     static int port(String s) {
-        int p = Integer.parseInt(s);
+        int p = wholeNumber(s);
         if (p < 0 || p > 65535) {
-            throw new IllegalArgumentException("not a TCP port");
+            throw new IllegalArgumentException("is not a TCP port (0-65535)");
         }
         return p;
     }
@@ -228,22 +312,54 @@ public record PipelineSettings(
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "1", "on" -> true;
             case "false", "no", "0", "off" -> false;
-            default -> throw new IllegalArgumentException("not a boolean");
+            default -> throw new IllegalArgumentException("is not a boolean (true or false)");
         };
     }
 
     static String checkModelName(String s) {
         if (!s.matches("[A-Za-z0-9_.\\-]+")) {
-            throw new IllegalArgumentException("letters, digits, '_', '.', '-' only");
+            throw new IllegalArgumentException("may hold letters, digits, '_', '.', '-' only");
         }
         return s;
     }
 
-    private record Reader(Function<String, String> property) {
+    /** Reads keys, collecting every problem instead of stopping at the first. */
+    private static final class Reader {
+        private final Function<String, String> property;
+        private final List<String> problems = new ArrayList<>();
+
+        Reader(Function<String, String> property) {
+            this.property = property;
+        }
+
+        void problem(String message) {
+            problems.add(message);
+        }
+
+        /** Runs a check that throws IllegalArgumentException with a full message; null when it failed. */
+        <T> T check(java.util.function.Supplier<T> check) {
+            try {
+                return check.get();
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+                return null;
+            }
+        }
+
+        /** The key's value parsed, else (recorded as a problem) the default's. */
         <T> T get(String key, String def, Function<String, T> parse) {
             String raw = property.apply(key);
             String v = raw == null || raw.isBlank() ? def : raw.trim();
-            return parse(key, v, parse);
+            try {
+                return parse.apply(v);
+            } catch (RuntimeException e) {
+                problems.add(message(key, v, e));
+                try {
+                    return parse.apply(def);
+                } catch (RuntimeException again) {
+                    return null;
+                }
+            }
         }
 
         <T> Optional<T> getOptional(String key, Function<String, T> parse) {
@@ -251,19 +367,24 @@ public record PipelineSettings(
             if (raw == null || raw.isBlank()) {
                 return Optional.empty();
             }
-            return Optional.of(parse(key, raw.trim(), parse));
+            try {
+                return Optional.of(parse.apply(raw.trim()));
+            } catch (RuntimeException e) {
+                problems.add(message(key, raw.trim(), e));
+                return Optional.empty();
+            }
         }
 
-        private static <T> T parse(String key, String v, Function<String, T> parse) {
-            try {
-                return parse.apply(v);
-            } catch (RuntimeException e) {
-                String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                if (msg.contains(key)) {
-                    throw new IllegalArgumentException(msg, e);
-                }
-                throw new IllegalArgumentException(key + ": invalid value '" + v + "': " + msg, e);
+        private static String message(String key, String v, RuntimeException e) {
+            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            if (msg.contains(key)) {
+                return msg;
             }
+            if (e instanceof IllegalArgumentException && !(e instanceof NumberFormatException)
+                    && (msg.startsWith("is ") || msg.startsWith("must ") || msg.startsWith("may "))) {
+                return key + ": '" + v + "' " + msg;
+            }
+            return key + ": invalid value '" + v + "': " + msg;
         }
     }
 }
