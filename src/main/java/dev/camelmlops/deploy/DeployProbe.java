@@ -29,7 +29,7 @@ public final class DeployProbe {
         String name = PROBE_PREFIX + HexFormat.of().formatHex(randomBytes());
         try (ModelStore store = open(target, area)) {
             try {
-                uploader.upload(target.endpointUri(area), name,
+                uploader.upload(target.endpointUri(area), target.uploadName(area, name),
                         "camel-mlops check: safe to delete\n".getBytes(StandardCharsets.UTF_8));
             } catch (RuntimeException e) {
                 throw new DeployException("cannot write a probe file into " + target.describe(area) + ": "

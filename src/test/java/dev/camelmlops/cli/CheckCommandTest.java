@@ -70,7 +70,7 @@ class CheckCommandTest {
         assertTrue(line("data").startsWith("OK"), line("data"));
         assertTrue(line("data").contains("300 training and 100 test images"), line("data"));
         assertTrue(line("staging").contains("logged in, probe file written and removed in sftp://deployer@127.0.0.1:"
-                + sftp.port() + "/models/staging"), line("staging"));
+                + sftp.port() + "/~/models/staging"), line("staging"));
         assertTrue(line("prod").startsWith("OK"), line("prod"));
         assertTrue(line("serving").startsWith("OK") && line("serving").contains("no version of 'my_model' served yet"),
                 line("serving"));
