@@ -321,8 +321,9 @@ class WatchServiceTest {
             Thread.sleep(1500);
         }
         Map<String, Object> run = retrains().get(0);
-        assertEquals("failed", run.get("outcome"));
-        assertTrue(String.valueOf(run.get("reason")).contains("abandoned"), run.toString());
+        assertEquals("abandoned", run.get("outcome"), run.toString());
+        assertEquals("warm-train", run.get("stoppedAtStage"), run.toString());
+        assertTrue(String.valueOf(run.get("reason")).contains("shutdown"), run.toString());
         assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again, not lost");
         assertEquals(List.of("1"), names(tmp.resolve("prod")), "no new or half-published version");
         assertEquals(1, names(inbox.resolve(".done")).size());
