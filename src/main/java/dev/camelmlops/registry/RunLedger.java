@@ -135,7 +135,8 @@ public final class RunLedger {
 
     /**
      * True when the process that started the run is alive and was started before the run (so
-     * it is not a later process that got the same pid). Runs recorded without a pid: false.
+     * it is not a later process that got the same pid). Runs recorded without a pid (before the
+     * ledger had one, or written by hand): false.
      */
     private static boolean stillRunning(Map<String, Object> run) {
         if (!(run.get("pid") instanceof Number pid)) {
@@ -148,7 +149,8 @@ public final class RunLedger {
         Optional<java.time.Instant> processStart = p.get().info().startInstant();
         try {
             java.time.Instant runStart = java.time.Instant.parse(String.valueOf(run.get("started")));
-            return processStart.isEmpty() || !processStart.get().isAfter(runStart);
+            // a process's start time is known to about a second (boot time has whole seconds)
+            return processStart.isEmpty() || !processStart.get().isAfter(runStart.plusSeconds(5));
         } catch (java.time.format.DateTimeParseException e) {
             return false;
         }

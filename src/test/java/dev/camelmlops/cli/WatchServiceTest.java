@@ -147,13 +147,67 @@ class WatchServiceTest {
         assertEquals(3, names(inbox.resolve(".done")).size());
     }
 
+    interface Action {
+        void run() throws Exception;
+    }
+
+    /** The WARN and ERROR lines logged while {@code action} ran (tests log at WARN; the log goes to System.out). */
+    private static List<String> warningsAndErrors(Action action) throws Exception {
+        PrintStream original = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        OutputStream both = new OutputStream() {
+            @Override
+            public synchronized void write(int b) {
+                buf.write(b);
+                original.write(b);
+            }
+
+            @Override
+            public synchronized void write(byte[] b, int off, int len) {
+                buf.write(b, off, len);
+                original.write(b, off, len);
+            }
+        };
+        System.setOut(new PrintStream(both, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setOut(original);
+        }
+        return buf.toString(StandardCharsets.UTF_8).lines().filter(l -> l.matches(".* (WARN|ERROR) .*")).toList();
+    }
+
+    @Test
+    void aRejectedFileIsOneWarningNamingItAndItsReasonNotAnErrorAndStillMovesToError() throws Exception {
+        List<String> logged = warningsAndErrors(() -> {
+            try (Service s = new Service()) {
+                drop("bad-header.csv", "label,pixel1\n1,2\n");
+                s.settle();
+            }
+        });
+        assertEquals(1, logged.size(), "one line, not an ERROR for a 'stage inbox' nor Camel's rollback: " + logged);
+        assertTrue(logged.get(0).matches(".* WARN InboxIntake - inbox: bad-header.csv rejected .*wrong header.*"),
+                logged.get(0));
+        List<String> errors = names(inbox.resolve(".error"));
+        assertEquals(2, errors.size(), errors.toString());
+        assertTrue(errors.get(0).endsWith("-bad-header.csv") && errors.get(1).endsWith("-bad-header.csv.reason"),
+                errors.toString());
+        assertTrue(Files.readString(inbox.resolve(".error").resolve(errors.get(1))).contains("wrong header"));
+        assertEquals(List.of(), names(inbox.resolve(".done")));
+    }
+
     @Test
     void aBatchWithShuffledLabelsIsRejectedNothingIsDeployedAndTheLedgerSaysWhy() throws Exception {
         Dataset shuffled = InboxFiles.shuffledLabels(TinyFashion.dataset(200, 12), 3);
-        try (Service s = new Service("-Dquality.max-regression=0")) {
-            drop("shuffled.csv", InboxFiles.csv(shuffled));
-            s.settle();
-        }
+        List<String> logged = warningsAndErrors(() -> {
+            try (Service s = new Service("-Dquality.max-regression=0")) {
+                drop("shuffled.csv", InboxFiles.csv(shuffled));
+                s.settle();
+            }
+        });
+        assertEquals(1, logged.size(), "a rejected candidate is one WARN (the gate did its job): " + logged);
+        assertTrue(logged.get(0).matches(".* WARN pipeline - stage test rejected the candidate: quality gate failed.*"),
+                logged.get(0));
         Map<String, Object> run = retrains().get(0);
         assertEquals("failed", run.get("outcome"));
         String reason = String.valueOf(run.get("reason"));
