@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.Sha256;
 import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.InboxFiles;
@@ -381,5 +383,64 @@ class WatchServiceTest {
         assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again, not lost");
         assertEquals(List.of("1"), names(tmp.resolve("prod")), "no new or half-published version");
         assertEquals(1, names(inbox.resolve(".done")).size());
+    }
+
+    private void awaitRetrains(int n) throws Exception {
+        long deadline = System.currentTimeMillis() + 90_000;
+        while (retrains().size() < n || retrains().stream().anyMatch(r -> "running".equals(r.get("outcome")))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("not " + n + " finished retrains within 90 s: " + retrains());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private String pendingBatch(Dataset d) {
+        String sha = Sha256.of(InboxFiles.csv(d).getBytes(StandardCharsets.UTF_8));
+        assertTrue(new BatchStore(tmp.resolve("batches")).add(sha, d, "test"));
+        return sha;
+    }
+
+    @Test
+    void theBatchOfARunThatNeverEndedIsRetrainedAtStartUpWithoutAnotherDrop() throws Exception {
+        String crashed = "20250101-000000-dead";
+        pendingBatch(TinyFashion.dataset(60, 11));
+        new BatchStore(tmp.resolve("batches")).claim(crashed);
+        ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "started", "id", crashed, "trigger", "inbox",
+                "route", "retrain", "started", "2025-01-01T00:00:00Z")));
+        try (Service s = new Service()) {
+            awaitRetrains(2);
+            s.settle();
+            Map<String, Object> health = HealthEndpoint.report(s.setup.app().context());
+            assertEquals("UP", health.get("status"), health.toString());
+            assertTrue(health.toString().contains("last.trigger=start-up"), health.toString());
+        }
+        List<Map<String, Object>> runs = retrains();
+        assertEquals("abandoned", runs.get(0).get("outcome"), runs.get(0).toString());
+        assertEquals("start-up", runs.get(1).get("trigger"), runs.get(1).toString());
+        assertEquals("succeeded", runs.get(1).get("outcome"), runs.get(1).toString());
+        assertEquals(1, batches(runs.get(1)).size());
+        assertEquals(List.of("1", "2"), names(tmp.resolve("prod")), "published without another drop");
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")));
+    }
+
+    @Test
+    void atStartUpPendingDataACatchUpAndAFileArrivingCoalesceAndNoRunIsEmpty() throws Exception {
+        ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "finished", "id", "20250101-020000-abcd",
+                "trigger", "schedule", "route", "retrain", "started", "2025-01-01T02:00:00Z",
+                "outcome", "succeeded")));
+        pendingBatch(TinyFashion.dataset(40, 61));
+        drop("arriving.csv", InboxFiles.csv(TinyFashion.dataset(40, 62)));
+        try (Service s = new Service("-Dretrain.cron=0 0 3 * * ?")) {
+            awaitRetrains(2);
+            s.settle();
+        }
+        List<Map<String, Object>> runs = retrains().subList(1, retrains().size());
+        assertEquals("schedule-catch-up", runs.get(0).get("trigger"), "the catch-up took the pending batch: " + runs);
+        assertTrue(runs.size() <= 2, "at most the catch-up and one follow-up: " + runs);
+        assertTrue(runs.stream().noneMatch(r -> "start-up".equals(r.get("trigger"))), "no second start-up run: " + runs);
+        assertTrue(runs.stream().allMatch(r -> !batches(r).isEmpty()), "no run without new data: " + runs);
+        assertEquals(2, runs.stream().mapToInt(r -> batches(r).size()).sum(), runs.toString());
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")));
     }
 }
