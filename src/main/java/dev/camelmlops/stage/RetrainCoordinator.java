@@ -180,7 +180,7 @@ public class RetrainCoordinator implements AutoCloseable {
                 trigger = "follow-up:" + String.join(",", waiting.stream().distinct().toList());
                 waiting.clear();
                 if (wantsNewData && batches.pendingBatches().isEmpty()) {
-                    LOG.info("follow-up run skipped: no new data (retrain.only-with-new-data)");
+                    LOG.info("follow-up run ({}) skipped: no new data pending (the run before took it)", trigger);
                     running = false;
                     notifyAll();
                     return;
