@@ -81,7 +81,12 @@ public final class PipelineApp {
     /**
      * The service: inbox and schedule routes started, retrains run by the coordinator, until the
      * JVM is asked to stop (SIGTERM, Ctrl-C). A retrain in progress is then abandoned at its next
-     * training step (its batches go back to pending) or, past training, finishes.
+     * training step (its batches go back to pending) or, past training, finishes. At start-up,
+     * batches left pending (e.g. by such a run, or by a crash) start a retrain.
+     *
+     * <p>On a signal the JVM runs its shutdown hooks and then exits with 128 + the signal
+     * (143 for SIGTERM, 130 for Ctrl-C), whatever this method returns; the hook installed here
+     * holds the JVM until the stop below is complete, so it always ends with one "stopped" line.
      */
     public int watch(int healthPort) {
         List<String> recovered = batchStore().recover();
@@ -104,7 +109,7 @@ public final class PipelineApp {
                 checks.register(new org.apache.camel.impl.health.RoutesHealthCheckRepository());
                 checks.register(new LastRunHealthCheck(ledger(), coordinator));
                 coordinator.start(m.getCamelContext());
-                coordinator.catchUp(java.time.Instant.now());
+                coordinator.startUp(java.time.Instant.now());
                 try {
                     health.set(new HealthEndpoint(m.getCamelContext(), settings.serving().host(), healthPort));
                     out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
@@ -121,6 +126,20 @@ public final class PipelineApp {
                 shutdown.raise();
             }
         });
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread hook = new Thread(() -> {
+            signalled.set(true);
+            shutdown.raise();
+            try {
+                // Camel's own hook stops the context; this one keeps the JVM up until watch() has
+                // closed the coordinator and the health endpoint (bounded, beyond Camel's 45 s)
+                stopped.await(90, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "mlops-watch-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             main.run();
         } catch (Exception e) {
@@ -131,6 +150,13 @@ public final class PipelineApp {
             coordinator.close();
             if (health.get() != null) {
                 health.get().close();
+            }
+            LOG.info("stopped{}", signalled.get() ? " (signal: SIGTERM or Ctrl-C)" : "");
+            stopped.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: nothing to remove
             }
         }
         return ExitCodes.OK;

@@ -19,14 +19,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes in one file from the inbox: checks its size, hashes its content, validates and stores it
- * as a pending batch. A defect writes {@code .error/<name>.reason} with the exact problem and
- * fails the exchange (the file consumer then moves the file to {@code .error/}); content seen
- * before (pending, in a run, or used) is not taken twice.
+ * as a pending batch. A defect is an expected outcome, not a failure: it writes
+ * {@code .error/<name>.reason} with the exact problem, logs one WARN line and sets
+ * {@link #ARCHIVE_DIR} to {@code .error} (the file consumer moves the file there); content seen
+ * before (pending, in a run, or used) is not taken twice. Anything else (a full disk) fails the
+ * exchange, and the consumer moves the file to {@code .error/} as well.
  */
 public class InboxIntake {
     private static final Logger LOG = LoggerFactory.getLogger(InboxIntake.class);
     /** Header: the name the file gets in .done/ or .error/ (unique, keeps the original name). */
     public static final String ARCHIVE_NAME = "mlopsArchiveName";
+    /** Header: the folder of the inbox the file moves to once handled, {@code .done} or {@code .error}. */
+    public static final String ARCHIVE_DIR = "mlopsArchiveDir";
     /** Header: true when the file added a new pending batch. */
     public static final String NEW_BATCH = "mlopsNewBatch";
 
@@ -43,6 +47,7 @@ public class InboxIntake {
         String name = file.getName();
         String archived = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")) + "-" + name;
         exchange.getIn().setHeader(ARCHIVE_NAME, archived);
+        exchange.getIn().setHeader(ARCHIVE_DIR, ".done");
         exchange.getIn().setHeader(NEW_BATCH, false);
         try {
             long size = file.length();
@@ -63,8 +68,9 @@ public class InboxIntake {
             return "accepted " + sha;
         } catch (InvalidDataException e) {
             writeReason(file.toPath().getParent(), archived, e.getMessage());
-            LOG.warn("inbox: {} rejected: {}", name, e.getMessage());
-            throw e;
+            LOG.warn("inbox: {} rejected (moved to .error/, see {}.reason): {}", name, archived, e.getMessage());
+            exchange.getIn().setHeader(ARCHIVE_DIR, ".error");
+            return "rejected";
         }
     }
 

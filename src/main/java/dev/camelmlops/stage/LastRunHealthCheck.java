@@ -7,9 +7,11 @@ import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
- * Camel health check "mlops/last-run": UP with the last run's id, trigger, outcome and reason as
- * details; DOWN when that run failed or was interrupted, so monitoring notices a rejected or broken
- * retrain. A readiness check only: a failed run is no reason to restart the service.
+ * Camel health check "mlops/last-run": UP with the last completed run's id, trigger, outcome and
+ * reason as details; DOWN when that run failed, so monitoring notices a rejected or broken retrain.
+ * A run stopped by a shutdown or a crash ({@value RunExecutor#ABANDONED}) or still running is no
+ * verdict on the pipeline: it is shown as a detail and the check looks at the run before it.
+ * A readiness check only: a failed run is no reason to restart the service.
  */
 public final class LastRunHealthCheck extends AbstractHealthCheck {
     private final RunLedger ledger;
@@ -30,18 +32,28 @@ public final class LastRunHealthCheck extends AbstractHealthCheck {
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
         builder.detail("retrain.running", coordinator.busy());
         List<Map<String, Object>> runs = ledger.runs();
-        if (runs.isEmpty()) {
-            builder.detail("last.run", "none yet");
+        Map<String, Object> last = null;
+        for (int i = runs.size() - 1; i >= 0 && last == null; i--) {
+            Map<String, Object> r = runs.get(i);
+            Object outcome = r.get("outcome");
+            if (RunExecutor.SUCCEEDED.equals(outcome) || RunExecutor.FAILED.equals(outcome)) {
+                last = r;
+            } else if (RunExecutor.ABANDONED.equals(outcome) && builder.detail("last.abandoned.id") == null) {
+                builder.detail("last.abandoned.id", String.valueOf(r.get("id")));
+                builder.detail("last.abandoned.reason", String.valueOf(r.get("reason")));
+            }
+        }
+        if (last == null) {
+            builder.detail("last.run", "none completed yet");
             builder.up();
             return;
         }
-        Map<String, Object> last = runs.get(runs.size() - 1);
         for (String k : List.of("id", "trigger", "route", "started", "outcome", "reason", "version")) {
             if (last.get(k) != null) {
                 builder.detail("last." + k, String.valueOf(last.get(k)));
             }
         }
-        if ("succeeded".equals(last.get("outcome"))) {
+        if (RunExecutor.SUCCEEDED.equals(last.get("outcome"))) {
             builder.up();
         } else {
             builder.message("last run " + last.get("id") + " " + last.get("outcome") + ": " + last.get("reason"));

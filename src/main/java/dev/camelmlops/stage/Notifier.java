@@ -26,10 +26,14 @@ public final class Notifier {
         return settings.webhookUrl().isPresent();
     }
 
-    /** After a run: a failure always (when configured), a success if notify.on-success. */
+    /**
+     * After a run: a failure always (when configured), a success if notify.on-success. A run
+     * abandoned because the service is stopping is neither (and a shutdown should not wait for
+     * a webhook): it is in the ledger and is retried at the next start.
+     */
     public void runFinished(CamelContext context, Map<String, Object> record) {
-        boolean ok = "succeeded".equals(record.get("outcome"));
-        if (!enabled() || (ok && !settings.onSuccess())) {
+        boolean ok = RunExecutor.SUCCEEDED.equals(record.get("outcome"));
+        if (!enabled() || (ok && !settings.onSuccess()) || RunExecutor.ABANDONED.equals(record.get("outcome"))) {
             return;
         }
         Map<String, Object> message = new LinkedHashMap<>();

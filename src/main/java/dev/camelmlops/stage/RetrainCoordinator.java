@@ -17,9 +17,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One retrain at a time. A trigger (a new inbox batch, the schedule) starts a run when none is
- * running; triggers that arrive during a run coalesce into a single follow-up run, which claims
- * every batch that arrived meanwhile. Runs happen on one worker thread, so triggers never wait.
+ * One retrain at a time. A trigger (a new inbox batch, the schedule, batches found pending at
+ * start-up) starts a run when none is running; triggers that arrive during a run coalesce into a
+ * single follow-up run, which claims every batch that arrived meanwhile (and is skipped when
+ * nothing is pending and no trigger asks for a run without new data). Runs happen on one worker
+ * thread, so triggers never wait.
  */
 public class RetrainCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetrainCoordinator.class);
@@ -72,6 +74,26 @@ public class RetrainCoordinator implements AutoCloseable {
         running = true;
         worker.submit(() -> loop(trigger));
     }
+
+    /**
+     * At start-up, once the context has started: a scheduled run missed while the service was down
+     * ({@link #catchUp}), else a run for batches already pending (left by a run that was stopped or
+     * crashed, or stored while no service ran), so data never waits for an unrelated trigger.
+     * Either is one ordinary trigger, coalesced with anything else arriving (an inbox file).
+     */
+    public void startUp(Instant now) {
+        if (catchUp(now)) {
+            return;
+        }
+        int pending = batches.pendingBatches().size();
+        if (pending > 0) {
+            LOG.info("{} batch(es) pending at start-up: retraining", pending);
+            request(START_UP);
+        }
+    }
+
+    /** The trigger of a run for batches found pending at start-up. */
+    public static final String START_UP = "start-up";
 
     /** The schedule fired: retrain, unless there is nothing new and retrain.only-with-new-data is set. */
     public void scheduled() {
@@ -127,6 +149,18 @@ public class RetrainCoordinator implements AutoCloseable {
 
     private void loop(String firstTrigger) {
         String trigger = firstTrigger;
+        try {
+            if (!awaitStarted(60_000)) {
+                throw new IllegalStateException("the service did not start within 60 s");
+            }
+        } catch (InterruptedException | IllegalStateException e) {
+            LOG.error("retrain ({}) not run: {}", trigger, e.toString());
+            synchronized (this) {
+                running = false;
+                notifyAll();
+            }
+            return;
+        }
         while (true) {
             try {
                 runner.run(context, trigger);
@@ -139,11 +173,14 @@ public class RetrainCoordinator implements AutoCloseable {
                     notifyAll();
                     return;
                 }
-                boolean onlySchedule = waiting.stream().allMatch(t -> t.startsWith("schedule"));
+                // an inbox or start-up trigger is about data; a run after a run that already took
+                // that data would train on nothing new. Only a schedule may ask for a run regardless.
+                boolean wantsNewData = waiting.stream()
+                        .allMatch(t -> !t.startsWith("schedule") || settings.retrain().onlyWithNewData());
                 trigger = "follow-up:" + String.join(",", waiting.stream().distinct().toList());
                 waiting.clear();
-                if (onlySchedule && settings.retrain().onlyWithNewData() && batches.pendingBatches().isEmpty()) {
-                    LOG.info("follow-up run skipped: no new data (retrain.only-with-new-data)");
+                if (wantsNewData && batches.pendingBatches().isEmpty()) {
+                    LOG.info("follow-up run ({}) skipped: no new data pending (the run before took it)", trigger);
                     running = false;
                     notifyAll();
                     return;

@@ -27,11 +27,11 @@ public final class RetrainRunner {
     /** {@code route} is "retrain" or "retrain-candidate" (without deploy and verify). */
     public RunExecutor.Result run(CamelContext context, String trigger, String route) {
         RunExecutor.Result r = executor.execute(context, route, trigger);
-        boolean abandoned = !r.succeeded() && (context.isStopping() || context.isStopped()
-                || (r.reason() != null && r.reason().contains(RunAbandonedException.MESSAGE)));
-        if (abandoned) {
+        if (r.abandoned()) {
             batches.release(r.runId());
-            LOG.warn("retrain {} abandoned: its batches go back to pending", r.runId());
+            // expected (someone stopped the service): one INFO line, the ledger has the rest
+            LOG.info("retrain {} abandoned at stage {}: the service is stopping; its batches are pending again "
+                    + "and the next start retrains them", r.runId(), r.failedStage());
         } else {
             batches.consume(r.runId());
         }

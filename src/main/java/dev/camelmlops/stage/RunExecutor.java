@@ -37,8 +37,21 @@ public final class RunExecutor {
         this.timer = timer;
     }
 
-    /** What a run came to. */
-    public record Result(String runId, boolean succeeded, String failedStage, String reason, double seconds) {
+    /** The outcomes a finished record can have. */
+    public static final String SUCCEEDED = "succeeded";
+    public static final String FAILED = "failed";
+    /** Stopped by a shutdown of the service (or, seen in the ledger, by a crash): nobody's fault. */
+    public static final String ABANDONED = RunLedger.ABANDONED;
+
+    /**
+     * What a run came to. {@code abandoned}: it did not fail, it was stopped by a shutdown of the
+     * service (SIGTERM, Ctrl-C) before it could finish; {@code failedStage} is then where it stopped.
+     */
+    public record Result(String runId, boolean succeeded, String failedStage, String reason, double seconds,
+                         boolean abandoned) {
+        public Result(String runId, boolean succeeded, String failedStage, String reason, double seconds) {
+            this(runId, succeeded, failedStage, reason, seconds, false);
+        }
     }
 
     public Result execute(CamelContext context, String route, String trigger) {
@@ -50,6 +63,7 @@ public final class RunExecutor {
         started.put("trigger", trigger);
         started.put("route", route);
         started.put("started", start.toString());
+        started.put("pid", ProcessHandle.current().pid());
         ledger.append(started);
 
         ProducerTemplate template = context.createProducerTemplate();
@@ -65,7 +79,11 @@ public final class RunExecutor {
         Instant end = Instant.now();
         boolean ok = !ex.isFailed();
         String stage = ok ? null : ex.getProperty(Exchange.FAILURE_ROUTE_ID, route, String.class);
-        String reason = ok ? null : ex.getException() == null ? "failed" : describe(ex.getException());
+        boolean abandoned = !ok && (causedBy(ex.getException(), RunAbandonedException.class)
+                || context.isStopping() || context.isStopped());
+        String reason = ok ? null : abandoned
+                ? "stopped during stage " + stage + " by a shutdown of the service (SIGTERM or Ctrl-C)"
+                : ex.getException() == null ? "failed" : describe(ex.getException());
         double seconds = Duration.between(start, end).toMillis() / 1000.0;
 
         Map<String, Object> finished = new LinkedHashMap<>();
@@ -78,16 +96,25 @@ public final class RunExecutor {
         finished.put("seconds", seconds);
         finished.put("stageSeconds", timer.take(ex.getExchangeId()));
         finished.putAll(summary(new WorkDir(settings.workDir()), "cli-stage".equals(trigger) ? null : id));
-        finished.put("outcome", ok ? "succeeded" : "failed");
+        finished.put("outcome", ok ? SUCCEEDED : abandoned ? ABANDONED : FAILED);
         if (!ok) {
-            finished.put("failedStage", stage);
+            finished.put(abandoned ? "stoppedAtStage" : "failedStage", stage);
             finished.put("reason", reason);
         }
         List<Map<String, Object>> earlier = ledger.runs();
         ledger.append(finished);
         writeReport(finished, earlier);
         new Notifier(settings.notifications()).runFinished(context, finished);
-        return new Result(id, ok, stage, reason, seconds);
+        return new Result(id, ok, stage, reason, seconds, abandoned);
+    }
+
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -103,7 +130,7 @@ public final class RunExecutor {
         } else {
             for (int i = earlier.size() - 1; i >= 0 && previous == null; i--) {
                 Map<String, Object> r = earlier.get(i);
-                if ("succeeded".equals(r.get("outcome")) && r.get("version") != null
+                if (SUCCEEDED.equals(r.get("outcome")) && r.get("version") != null
                         && r.get("metrics") instanceof Map<?, ?> m2) {
                     previous = new LinkedHashMap<>();
                     previous.put("label", "version " + r.get("version") + " (run " + r.get("id") + ")");

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.Sha256;
 import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.InboxFiles;
@@ -147,13 +149,67 @@ class WatchServiceTest {
         assertEquals(3, names(inbox.resolve(".done")).size());
     }
 
+    interface Action {
+        void run() throws Exception;
+    }
+
+    /** The WARN and ERROR lines logged while {@code action} ran (tests log at WARN; the log goes to System.out). */
+    private static List<String> warningsAndErrors(Action action) throws Exception {
+        PrintStream original = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        OutputStream both = new OutputStream() {
+            @Override
+            public synchronized void write(int b) {
+                buf.write(b);
+                original.write(b);
+            }
+
+            @Override
+            public synchronized void write(byte[] b, int off, int len) {
+                buf.write(b, off, len);
+                original.write(b, off, len);
+            }
+        };
+        System.setOut(new PrintStream(both, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setOut(original);
+        }
+        return buf.toString(StandardCharsets.UTF_8).lines().filter(l -> l.matches(".* (WARN|ERROR) .*")).toList();
+    }
+
+    @Test
+    void aRejectedFileIsOneWarningNamingItAndItsReasonNotAnErrorAndStillMovesToError() throws Exception {
+        List<String> logged = warningsAndErrors(() -> {
+            try (Service s = new Service()) {
+                drop("bad-header.csv", "label,pixel1\n1,2\n");
+                s.settle();
+            }
+        });
+        assertEquals(1, logged.size(), "one line, not an ERROR for a 'stage inbox' nor Camel's rollback: " + logged);
+        assertTrue(logged.get(0).matches(".* WARN InboxIntake - inbox: bad-header.csv rejected .*wrong header.*"),
+                logged.get(0));
+        List<String> errors = names(inbox.resolve(".error"));
+        assertEquals(2, errors.size(), errors.toString());
+        assertTrue(errors.get(0).endsWith("-bad-header.csv") && errors.get(1).endsWith("-bad-header.csv.reason"),
+                errors.toString());
+        assertTrue(Files.readString(inbox.resolve(".error").resolve(errors.get(1))).contains("wrong header"));
+        assertEquals(List.of(), names(inbox.resolve(".done")));
+    }
+
     @Test
     void aBatchWithShuffledLabelsIsRejectedNothingIsDeployedAndTheLedgerSaysWhy() throws Exception {
         Dataset shuffled = InboxFiles.shuffledLabels(TinyFashion.dataset(200, 12), 3);
-        try (Service s = new Service("-Dquality.max-regression=0")) {
-            drop("shuffled.csv", InboxFiles.csv(shuffled));
-            s.settle();
-        }
+        List<String> logged = warningsAndErrors(() -> {
+            try (Service s = new Service("-Dquality.max-regression=0")) {
+                drop("shuffled.csv", InboxFiles.csv(shuffled));
+                s.settle();
+            }
+        });
+        assertEquals(1, logged.size(), "a rejected candidate is one WARN (the gate did its job): " + logged);
+        assertTrue(logged.get(0).matches(".* WARN pipeline - stage test rejected the candidate: quality gate failed.*"),
+                logged.get(0));
         Map<String, Object> run = retrains().get(0);
         assertEquals("failed", run.get("outcome"));
         String reason = String.valueOf(run.get("reason"));
@@ -321,10 +377,70 @@ class WatchServiceTest {
             Thread.sleep(1500);
         }
         Map<String, Object> run = retrains().get(0);
-        assertEquals("failed", run.get("outcome"));
-        assertTrue(String.valueOf(run.get("reason")).contains("abandoned"), run.toString());
+        assertEquals("abandoned", run.get("outcome"), run.toString());
+        assertEquals("warm-train", run.get("stoppedAtStage"), run.toString());
+        assertTrue(String.valueOf(run.get("reason")).contains("shutdown"), run.toString());
         assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again, not lost");
         assertEquals(List.of("1"), names(tmp.resolve("prod")), "no new or half-published version");
         assertEquals(1, names(inbox.resolve(".done")).size());
+    }
+
+    private void awaitRetrains(int n) throws Exception {
+        long deadline = System.currentTimeMillis() + 90_000;
+        while (retrains().size() < n || retrains().stream().anyMatch(r -> "running".equals(r.get("outcome")))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("not " + n + " finished retrains within 90 s: " + retrains());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private String pendingBatch(Dataset d) {
+        String sha = Sha256.of(InboxFiles.csv(d).getBytes(StandardCharsets.UTF_8));
+        assertTrue(new BatchStore(tmp.resolve("batches")).add(sha, d, "test"));
+        return sha;
+    }
+
+    @Test
+    void theBatchOfARunThatNeverEndedIsRetrainedAtStartUpWithoutAnotherDrop() throws Exception {
+        String crashed = "20250101-000000-dead";
+        pendingBatch(TinyFashion.dataset(60, 11));
+        new BatchStore(tmp.resolve("batches")).claim(crashed);
+        ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "started", "id", crashed, "trigger", "inbox",
+                "route", "retrain", "started", "2025-01-01T00:00:00Z")));
+        try (Service s = new Service()) {
+            awaitRetrains(2);
+            s.settle();
+            Map<String, Object> health = HealthEndpoint.report(s.setup.app().context());
+            assertEquals("UP", health.get("status"), health.toString());
+            assertTrue(health.toString().contains("last.trigger=start-up"), health.toString());
+        }
+        List<Map<String, Object>> runs = retrains();
+        assertEquals("abandoned", runs.get(0).get("outcome"), runs.get(0).toString());
+        assertEquals("start-up", runs.get(1).get("trigger"), runs.get(1).toString());
+        assertEquals("succeeded", runs.get(1).get("outcome"), runs.get(1).toString());
+        assertEquals(1, batches(runs.get(1)).size());
+        assertEquals(List.of("1", "2"), names(tmp.resolve("prod")), "published without another drop");
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")));
+    }
+
+    @Test
+    void atStartUpPendingDataACatchUpAndAFileArrivingCoalesceAndNoRunIsEmpty() throws Exception {
+        ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "finished", "id", "20250101-020000-abcd",
+                "trigger", "schedule", "route", "retrain", "started", "2025-01-01T02:00:00Z",
+                "outcome", "succeeded")));
+        pendingBatch(TinyFashion.dataset(40, 61));
+        drop("arriving.csv", InboxFiles.csv(TinyFashion.dataset(40, 62)));
+        try (Service s = new Service("-Dretrain.cron=0 0 3 * * ?")) {
+            awaitRetrains(2);
+            s.settle();
+        }
+        List<Map<String, Object>> runs = retrains().subList(1, retrains().size());
+        assertEquals("schedule-catch-up", runs.get(0).get("trigger"), "the catch-up took the pending batch: " + runs);
+        assertTrue(runs.size() <= 2, "at most the catch-up and one follow-up: " + runs);
+        assertTrue(runs.stream().noneMatch(r -> "start-up".equals(r.get("trigger"))), "no second start-up run: " + runs);
+        assertTrue(runs.stream().allMatch(r -> !batches(r).isEmpty()), "no run without new data: " + runs);
+        assertEquals(2, runs.stream().mapToInt(r -> batches(r).size()).sum(), runs.toString());
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")));
     }
 }

@@ -1,0 +1,259 @@
+package dev.camelmlops.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.camelmlops.registry.RunLedger;
+import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.InboxFiles;
+import dev.camelmlops.testing.TinyFashion;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `mlops watch` as a real process, stopped the two ways a service is stopped in production: a
+ * crash (kill -9) and SIGTERM, each in the middle of a retrain. Then started again: the batch the
+ * stopped run had claimed is retrained without another drop, health is UP, and the log says what
+ * happened at the right level. Tagged slow: each test starts three JVMs (about 35 s here).
+ */
+@Tag("slow")
+class WatchRecoveryTest {
+    private static final Path HOME = Path.of("").toAbsolutePath();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+    private Cli cli;
+    private RunLedger ledger;
+    private final List<Service> started = new ArrayList<>();
+
+    @BeforeEach
+    void deployAFirstModel() {
+        cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        ledger = new RunLedger(tmp.resolve("ledger.jsonl"));
+    }
+
+    @AfterEach
+    void destroyEveryProcess() throws Exception {
+        for (Service s : started) {
+            s.process.destroyForcibly();
+            s.process.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * `mlops watch` in its own JVM (main classes and dependencies, not the test classes), its
+     * output in a file (Process.destroy() would close a pipe, losing what the process logs while
+     * it stops).
+     */
+    final class Service {
+        final Process process;
+        final Path log;
+
+        Service(String... extra) throws Exception {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx1g", "-Dmlops.home=" + HOME, "-cp", mainClassPath(), MlopsCli.class.getName(), "watch"));
+            cmd.addAll(cli.defaults());
+            cmd.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
+                    "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
+            cmd.addAll(List.of(extra));
+            log = tmp.resolve("watch-" + (started.size() + 1) + ".log");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
+            process = pb.start();
+            started.add(this);
+            awaitTrue("the service started", 90, () -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError("the service exited with " + process.exitValue() + ":\n" + output());
+                }
+                return find(Pattern.compile("health at (http://\\S+/health)")) != null;
+            });
+        }
+
+        /** Sends SIGTERM, as systemd or kill(1) does (without touching the process's streams). */
+        void sigterm() {
+            process.toHandle().destroy();
+        }
+
+        /** Waits (bounded) until the process has exited and all its output is read. */
+        boolean awaitExit(int seconds) throws InterruptedException {
+            return process.waitFor(seconds, TimeUnit.SECONDS);
+        }
+
+        List<String> lines() {
+            try {
+                return Files.readAllLines(log, StandardCharsets.ISO_8859_1);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        Matcher find(Pattern p) {
+            for (String l : lines()) {
+                Matcher m = p.matcher(l);
+                if (m.find()) {
+                    return m;
+                }
+            }
+            return null;
+        }
+
+        String output() {
+            return String.join("\n", lines());
+        }
+
+        /** GET /health: status code and body. */
+        HttpResponse<String> health() throws Exception {
+            String url = find(Pattern.compile("health at (http://\\S+/health)")).group(1);
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        }
+
+        /** Waits until a retrain is in training: its started line is in the ledger and epochs go by. */
+        String awaitTraining() throws Exception {
+            awaitTrue("a retrain is training", 60, () -> retrains().stream().anyMatch(r -> r.get("ended") == null)
+                    && lines().stream().filter(l -> l.startsWith("Epoch ")).count() >= 3);
+            return String.valueOf(retrains().get(retrains().size() - 1).get("id"));
+        }
+    }
+
+    /** The test JVM's class path without the test classes (their logging configuration is for tests). */
+    private static String mainClassPath() {
+        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(e -> !e.endsWith("test-classes") && !e.endsWith("test-classes/"))
+                .collect(Collectors.joining(File.pathSeparator));
+    }
+
+    private static void awaitTrue(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + seconds + " s: " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private List<Map<String, Object>> retrains() {
+        return ledger.runs().stream().filter(r -> "retrain".equals(r.get("route"))).toList();
+    }
+
+    private void drop(String name, String content) throws Exception {
+        Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+        Path part = tmp.resolve("." + name + ".writing");
+        Files.writeString(part, content);
+        Files.move(part, inbox.resolve(name));
+    }
+
+    private List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static long count(List<String> lines, String regex) {
+        Pattern p = Pattern.compile(regex);
+        return lines.stream().filter(l -> p.matcher(l).find()).count();
+    }
+
+    private static JsonNode lastRunCheck(HttpResponse<String> health) throws Exception {
+        for (JsonNode c : JSON.readTree(health.body()).get("checks")) {
+            if ("mlops/last-run".equals(c.get("id").asText())) {
+                return c;
+            }
+        }
+        throw new AssertionError("no mlops/last-run check: " + health.body());
+    }
+
+    /** Restarted without another drop: the pending batch is retrained and published as version 2. */
+    private Service restartAndSeeVersion2Published(String abandonedRun) throws Exception {
+        Service again = new Service("-Dretrain.epochs=2");
+        JsonNode early = lastRunCheck(again.health());
+        assertEquals("UP", early.get("state").asText(), "an abandoned run does not make health DOWN: " + early);
+        assertEquals(abandonedRun, early.get("details").get("last.abandoned.id").asText(), early.toString());
+        awaitTrue("version 2 published in prod/", 120, () -> Files.isDirectory(tmp.resolve("prod/2")));
+        awaitTrue("the start-up retrain finished", 60, () -> "succeeded".equals(retrains().get(retrains().size() - 1)
+                .get("outcome")));
+        Map<String, Object> run = retrains().get(retrains().size() - 1);
+        assertEquals("start-up", run.get("trigger"), run.toString());
+        assertEquals(2, ((Number) run.get("version")).intValue(), run.toString());
+        assertEquals(2, retrains().size(), "one abandoned run, one start-up run: " + retrains());
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")), "the batch was used");
+
+        HttpResponse<String> health = again.health();
+        assertEquals(200, health.statusCode(), health.body());
+        assertEquals("UP", lastRunCheck(health).get("state").asText(), health.body());
+
+        assertEquals(0, cli.run("history"), cli.output());
+        String line = cli.output().lines().filter(l -> l.startsWith(abandonedRun)).findFirst().orElseThrow();
+        assertTrue(line.contains(" abandoned "), line);
+        assertEquals(0, count(again.lines(), " ERROR "), again.output());
+        return again;
+    }
+
+    @Test
+    void killedMidRetrainTheBatchIsRetrainedAtTheNextStartWithoutAnotherDrop() throws Exception {
+        Service first = new Service("-Dretrain.epochs=100000");
+        drop("batch.csv", InboxFiles.csv(TinyFashion.dataset(60, 11)));
+        String run = first.awaitTraining();
+        assertTrue(Files.isDirectory(tmp.resolve("batches/claimed").resolve(run)), "the run claimed the batch");
+
+        first.process.destroyForcibly(); // SIGKILL: nothing of the service runs any more
+        assertTrue(first.awaitExit(30), "killed");
+        assertEquals("abandoned", ledger.run(run).orElseThrow().get("outcome"), "no finished line, process gone");
+
+        Service again = restartAndSeeVersion2Published(run);
+        assertEquals(1, count(again.lines(), "WARN .*batches claimed by runs that never ended \\(\\[" + run + "\\]\\)"),
+                again.output());
+    }
+
+    @Test
+    void sigtermMidRetrainLogsOneStoppedLineRecordsTheRunAsAbandonedAndTheNextStartRetrains() throws Exception {
+        Service first = new Service("-Dretrain.epochs=100000");
+        drop("batch.csv", InboxFiles.csv(TinyFashion.dataset(60, 11)));
+        String run = first.awaitTraining();
+
+        first.sigterm();
+        assertTrue(first.awaitExit(60), "stopped on SIGTERM");
+        assertEquals(143, first.process.exitValue(), "the JVM's exit status after SIGTERM (README, systemd unit)");
+        List<String> log = first.lines();
+        assertEquals(1, count(log, "stopped"), "one 'stopped' line:\n" + first.output());
+        assertEquals(1, count(log, "INFO .*PipelineApp - stopped"), first.output());
+        assertEquals(1, count(log, "INFO .*retrain " + run + " abandoned at stage warm-train"), first.output());
+        assertEquals(0, count(log, " (ERROR|WARN) "), "nothing to act on:\n" + first.output());
+
+        Map<String, Object> record = ledger.run(run).orElseThrow();
+        assertEquals("abandoned", record.get("outcome"), record.toString());
+        assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again");
+
+        restartAndSeeVersion2Published(run);
+    }
+}
