@@ -96,6 +96,7 @@ public final class PipelineApp {
         Main main = newMain(true);
         watching = main;
         AtomicReference<HealthEndpoint> health = new AtomicReference<>();
+        AtomicReference<String> healthFailure = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport m) {
@@ -108,17 +109,22 @@ public final class PipelineApp {
                         org.apache.camel.health.HealthCheckRegistry.get(m.getCamelContext());
                 checks.register(new org.apache.camel.impl.health.RoutesHealthCheckRepository());
                 checks.register(new LastRunHealthCheck(ledger(), coordinator));
+                try {
+                    // before any retrain can start: a service without its health endpoint (the port
+                    // taken since the start-up check) stops instead of running unobserved
+                    health.set(new HealthEndpoint(m.getCamelContext(), settings.serving().host(), healthPort));
+                } catch (java.io.IOException e) {
+                    healthFailure.set("cannot start the health endpoint on " + settings.serving().host() + ":"
+                            + healthPort + " (watch.health-port): " + e.getMessage());
+                    main.completed();
+                    return;
+                }
                 coordinator.start(m.getCamelContext());
                 coordinator.startUp(java.time.Instant.now());
-                try {
-                    health.set(new HealthEndpoint(m.getCamelContext(), settings.serving().host(), healthPort));
-                    out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
-                            .isBlank() ? "" : " and the schedule '" + settings.retrain().cron() + "'")
-                            + "; health at http://" + settings.serving().host() + ":" + health.get().port()
-                            + "/health (Ctrl-C or SIGTERM to stop)");
-                } catch (java.io.IOException e) {
-                    LOG.error("cannot start the health endpoint on port {}: {}", healthPort, e.toString());
-                }
+                out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
+                        .isBlank() ? "" : " and the schedule '" + settings.retrain().cron() + "'")
+                        + "; health at http://" + settings.serving().host() + ":" + health.get().port()
+                        + "/health (Ctrl-C or SIGTERM to stop)");
             }
 
             @Override
@@ -158,6 +164,10 @@ public final class PipelineApp {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is running: nothing to remove
             }
+        }
+        if (healthFailure.get() != null) {
+            out.println("FAILED: " + healthFailure.get());
+            return ExitCodes.USAGE;
         }
         return ExitCodes.OK;
     }
