@@ -43,13 +43,7 @@ class SftpDeployTest {
         watcher.start();
         serving = new ModelServer(watcher, "127.0.0.1", 0, 4, 1 << 24);
         serving.start();
-        cli = new Cli(tmp)
-                .env("DEPLOY_SERVER_HOSTNAME", "127.0.0.1")
-                .env("DEPLOY_SERVER_PORT", Integer.toString(sftp.port()))
-                .env("DEPLOY_SERVER_USERNAME", SftpTestServer.USER)
-                .env("DEPLOY_SERVER_PATH", "models")
-                .env("DEPLOY_SERVER_KNOWN_HOSTS", sftp.writeKnownHosts(tmp.resolve("known_hosts")).toString())
-                .env("SERVING_URL", serving.baseUrl());
+        cli = sftp.deployTo(new Cli(tmp), tmp.resolve("known_hosts")).env("SERVING_URL", serving.baseUrl());
     }
 
     @AfterEach

@@ -132,4 +132,17 @@ public final class SftpTestServer implements AutoCloseable {
     public void close() throws IOException {
         sshd.stop(true);
     }
+
+    /**
+     * Points {@code cli} at this server as a user's .env would (host, port, user, base path
+     * {@code models}, a known_hosts file with this server's key written to {@code knownHosts});
+     * the credentials and the serving URL are left to the test.
+     */
+    public Cli deployTo(Cli cli, Path knownHosts) throws Exception {
+        return cli.env("DEPLOY_SERVER_HOSTNAME", "127.0.0.1")
+                .env("DEPLOY_SERVER_PORT", Integer.toString(port()))
+                .env("DEPLOY_SERVER_USERNAME", USER)
+                .env("DEPLOY_SERVER_PATH", "models")
+                .env("DEPLOY_SERVER_KNOWN_HOSTS", writeKnownHosts(knownHosts).toString());
+    }
 }
