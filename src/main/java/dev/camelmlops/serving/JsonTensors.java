@@ -71,14 +71,13 @@ final class JsonTensors {
     }
 
     /**
-     * Builds a tensor of {@code dtype} and shape {@code feedShape} (the value's own shape, checked
-     * against the signature, possibly with trailing size-1 dimensions added) from a checked JSON
-     * value. A number the dtype cannot hold is a 400: a literal beyond float32's range for a float32
+     * Builds a tensor of {@code dtype} and shape {@code feedShape} (the value's own {@code shape},
+     * from {@link #shapeOf} and checked against the signature, possibly with trailing size-1
+     * dimensions added) from that JSON value. A number the dtype cannot hold is a 400: a literal beyond float32's range for a float32
      * input (TF Serving would otherwise predict from infinity), a fraction or an out-of-range
      * integer for an integer input. The tokens NaN and Infinity are floats like any other.
      */
-    static Tensor toTensor(JsonNode value, DataType dtype, String input, long[] feedShape) {
-        long[] shape = shapeOf(value, input);
+    static Tensor toTensor(JsonNode value, DataType dtype, String input, long[] shape, long[] feedShape) {
         int size = (int) Math.min(Integer.MAX_VALUE, Shape.of(shape).size());
         List<JsonNode> leaves = new ArrayList<>(size);
         flatten(value, leaves);
@@ -198,11 +197,6 @@ final class JsonTensors {
             return (g, i) -> g.writeNumber(b.getLong(i));
         }
         throw new IllegalStateException("output dtype " + t.dataType() + " cannot be written as JSON");
-    }
-
-    /** Writes a whole tensor as nested lists (a scalar as a number). */
-    static void write(JsonGenerator g, Tensor t, Leaf leaf) throws IOException {
-        write(g, leaf, t.shape().asArray());
     }
 
     /** Writes a tensor's flat data as nested lists of {@code dims} (its shape, or that shape less size-1 dimensions). */

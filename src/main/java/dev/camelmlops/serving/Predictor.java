@@ -164,11 +164,13 @@ final class Predictor {
         }
         Map<String, JsonNode> values = row ? fromInstances(sig, request.get("instances"))
                 : fromInputs(sig, request.get("inputs"));
+        Map<String, long[]> valueShapes = new LinkedHashMap<>();
         Map<String, InputContract.Feed> shapes = new LinkedHashMap<>();
         int added = Integer.MAX_VALUE;
         for (Map.Entry<String, JsonNode> e : values.entrySet()) {
-            InputContract.Feed f = InputContract.check(e.getKey(), sig.getInputs().get(e.getKey()),
-                    JsonTensors.shapeOf(e.getValue(), e.getKey()));
+            long[] shape = JsonTensors.shapeOf(e.getValue(), e.getKey());
+            InputContract.Feed f = InputContract.check(e.getKey(), sig.getInputs().get(e.getKey()), shape);
+            valueShapes.put(e.getKey(), shape);
             shapes.put(e.getKey(), f);
             added = Math.min(added, f.addedUnitDims());
         }
@@ -178,7 +180,7 @@ final class Predictor {
             for (Map.Entry<String, JsonNode> e : values.entrySet()) {
                 Signature.TensorDescription d = sig.getInputs().get(e.getKey());
                 feeds.put(e.getKey(), JsonTensors.toTensor(e.getValue(), d.dataType, e.getKey(),
-                        shapes.get(e.getKey()).shape()));
+                        valueShapes.get(e.getKey()), shapes.get(e.getKey()).shape()));
             }
             try (Result result = run(version, sigName, feeds)) {
                 List<String> names = new ArrayList<>(sig.getOutputs().keySet());

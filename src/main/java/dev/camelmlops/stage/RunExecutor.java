@@ -49,9 +49,6 @@ public final class RunExecutor {
      */
     public record Result(String runId, boolean succeeded, String failedStage, String reason, double seconds,
                          boolean abandoned) {
-        public Result(String runId, boolean succeeded, String failedStage, String reason, double seconds) {
-            this(runId, succeeded, failedStage, reason, seconds, false);
-        }
     }
 
     public Result execute(CamelContext context, String route, String trigger) {

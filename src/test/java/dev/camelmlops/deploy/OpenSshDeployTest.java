@@ -117,29 +117,25 @@ class OpenSshDeployTest {
     @Test
     void keyLoginPackagesIntoAPathRelativeToTheHomeFolder() throws Exception {
         Cli cli = cli(OpenSshServer.USER, "rel/models").env("DEPLOY_SERVER_KEY_FILE", ssh.clientKey().toString());
-        assertEquals(0, cli.run("stage", "package"), cli.output() + ssh.log());
-        int v = newestPackage();
-        Path staging = OpenSshServer.HOME.resolve("rel/models/staging");
-        assertEquals(List.of(Integer.toString(v)), names(staging));
-        assertSameFiles(cli.work().resolve("package/" + v), staging.resolve(Integer.toString(v)));
+        assertPackagedInto(cli, OpenSshServer.HOME.resolve("rel/models/staging"));
     }
 
     @Test
     void aChrootedUserWhoseHomeIsTheRootGetsAbsoluteAndRelativePathsRight() throws Exception {
         Cli abs = cli(OpenSshServer.CHROOT_USER, "/upload/abs/").env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD);
-        assertEquals(0, abs.run("stage", "package"), abs.output() + ssh.log());
-        int v = newestPackage();
-        Path absStaging = OpenSshServer.CHROOT.resolve("upload/abs/staging");
-        assertEquals(List.of(Integer.toString(v)), names(absStaging));
-        assertSameFiles(abs.work().resolve("package/" + v), absStaging.resolve(Integer.toString(v)));
+        assertPackagedInto(abs, OpenSshServer.CHROOT.resolve("upload/abs/staging"));
         assertNoAbsolutePathWarning(abs);
 
         Cli rel = cli(OpenSshServer.CHROOT_USER, "upload/rel").env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD);
-        assertEquals(0, rel.run("stage", "package"), rel.output() + ssh.log());
-        int w = newestPackage();
-        Path relStaging = OpenSshServer.CHROOT.resolve("upload/rel/staging");
-        assertEquals(List.of(Integer.toString(w)), names(relStaging));
-        assertSameFiles(rel.work().resolve("package/" + w), relStaging.resolve(Integer.toString(w)));
+        assertPackagedInto(rel, OpenSshServer.CHROOT.resolve("upload/rel/staging"));
+    }
+
+    /** `stage package` succeeds and its version lands, file for file, in {@code staging} (and only there). */
+    private void assertPackagedInto(Cli cli, Path staging) throws Exception {
+        assertEquals(0, cli.run("stage", "package"), cli.output() + ssh.log());
+        int v = newestPackage();
+        assertEquals(List.of(Integer.toString(v)), names(staging));
+        assertSameFiles(cli.work().resolve("package/" + v), staging.resolve(Integer.toString(v)));
     }
 
     @Test
