@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.camelmlops.bench.BenchRun;
 import dev.camelmlops.data.FashionMnistFiles;
 import dev.camelmlops.data.InvalidDataException;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;

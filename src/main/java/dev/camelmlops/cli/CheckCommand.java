@@ -1,6 +1,6 @@
 package dev.camelmlops.cli;
 
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;

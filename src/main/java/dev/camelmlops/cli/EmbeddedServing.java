@@ -2,7 +2,7 @@ package dev.camelmlops.cli;
 
 import dev.camelmlops.serving.ModelServer;
 import dev.camelmlops.serving.ModelVersionWatcher;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;

@@ -3,7 +3,7 @@ package dev.camelmlops.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.camelmlops.registry.RunLedger;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -28,12 +28,12 @@ final class HistoryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineSettings settings = parent.settings(parent.configuration());
-        RunLedger ledger = new RunLedger(settings.ledgerFile());
+        RunLedger ledger = Storage.ledgerOnly(settings);
         PrintStream out = parent.out();
         if (id != null) {
             Optional<Map<String, Object>> run = ledger.run(id);
             if (run.isEmpty()) {
-                out.println("No run " + id + " in " + ledger.file());
+                out.println("No run " + id + " in " + ledger.describe());
                 return ExitCodes.FAILED;
             }
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(run.get()));
@@ -41,20 +41,21 @@ final class HistoryCommand implements Callable<Integer> {
         }
         List<Map<String, Object>> runs = ledger.runs();
         if (runs.isEmpty()) {
-            out.println("No runs yet (" + ledger.file() + ")");
+            out.println("No runs yet (" + ledger.describe() + ")");
             return ExitCodes.OK;
         }
-        out.printf(Locale.ROOT, "%-21s %-10s %-9s %-20s %8s %-11s %7s %8s  %s%n", "RUN", "TRIGGER", "ROUTE",
-                "STARTED", "SECONDS", "OUTCOME", "VERSION", "ACCURACY", "REASON");
+        boolean cluster = settings.cluster().enabled();
+        out.printf(Locale.ROOT, "%-21s %-10s %-9s %-20s %8s %-11s %7s %8s  %s%s%n", "RUN", "TRIGGER", "ROUTE",
+                "STARTED", "SECONDS", "OUTCOME", "VERSION", "ACCURACY", cluster ? "INSTANCE  " : "", "REASON");
         for (Map<String, Object> r : runs) {
             Object accuracy = r.get("metrics") instanceof Map<?, ?> m ? m.get("accuracy") : null;
             Object version = r.containsKey("version") ? r.get("version") : r.get("packagedVersion");
-            out.printf(Locale.ROOT, "%-21s %-10s %-9s %-20s %8s %-11s %7s %8s  %s%n", r.get("id"), r.get("trigger"),
+            out.printf(Locale.ROOT, "%-21s %-10s %-9s %-20s %8s %-11s %7s %8s  %s%s%n", r.get("id"), r.get("trigger"),
                     r.get("route"), String.valueOf(r.get("started")).replaceFirst("\\.\\d+Z$", "Z"),
                     r.get("seconds") == null ? "-" : String.format(Locale.ROOT, "%.1f", ((Number) r.get("seconds")).doubleValue()),
                     r.get("outcome"), version == null ? "-" : version,
                     accuracy == null ? "-" : String.format(Locale.ROOT, "%.4f", ((Number) accuracy).doubleValue()),
-                    r.get("reason") == null ? "" : r.get("reason"));
+                    cluster ? r.get("instance") + "  " : "", r.get("reason") == null ? "" : r.get("reason"));
         }
         return ExitCodes.OK;
     }

@@ -3,7 +3,7 @@ package dev.camelmlops.cli;
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.registry.RunIds;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.io.PrintStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,7 +84,7 @@ public final class MlopsCli {
                 commandLine.getErr().println(c.report());
                 return ExitCodes.USAGE;
             }
-            commandLine.getErr().println("FAILED: " + dev.camelmlops.stage.RunExecutor.describe(ex));
+            commandLine.getErr().println("FAILED: " + dev.camelmlops.run.RunRecorder.describe(ex));
             return ExitCodes.FAILED;
         });
         return cmd.execute(args);
@@ -166,7 +166,7 @@ public final class MlopsCli {
         PipelineSettings settings = null;
         try {
             settings = PipelineSettings.from(props::getProperty);
-        } catch (dev.camelmlops.stage.InvalidSettingsException e) {
+        } catch (dev.camelmlops.settings.InvalidSettingsException e) {
             problems.addAll(e.problems());
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
@@ -216,12 +216,23 @@ public final class MlopsCli {
                 embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
                 settings = settings.withServingUrl(embedded.url());
             }
-            PipelineApp app = new PipelineApp(home, props, settings, listener(), out);
-            return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
+            try (PipelineApp app = new PipelineApp(home, props, settings, listener(), out)) {
+                return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
+            }
         } finally {
             if (embedded != null) {
                 embedded.close();
             }
+        }
+    }
+
+    /** Sends {@code message} through the notify route (with its retries); true when delivered. */
+    boolean notify(Map<String, Object> message) {
+        Properties props = configuration();
+        PipelineSettings settings = settings(props);
+        derive(props, settings, false);
+        try (PipelineApp app = new PipelineApp(home, props, settings, listener(), out)) {
+            return app.notify(message);
         }
     }
 
@@ -231,8 +242,18 @@ public final class MlopsCli {
         props.setProperty("mlops.prod-endpoint", settings.target().endpointUri(DeployTarget.PROD));
         boolean scheduled = watch && !settings.retrain().cron().isBlank();
         props.setProperty("mlops.schedule-enabled", Boolean.toString(scheduled));
-        props.setProperty("mlops.schedule-cron", scheduled ? settings.retrain().cron().trim().replaceAll("\\s+", "+")
-                : "0+0+0+1+1+?+2099");
+        String cron = scheduled ? settings.retrain().cron().trim().replaceAll("\\s+", "+") : "0+0+0+1+1+?+2099";
+        // clustered: the job store keeps the trigger; a slot missed while every instance was down
+        // fires once (cron misfire instruction 1: fire once now, then go on with the schedule)
+        props.setProperty("mlops.schedule-endpoint", "quartz://mlops/retrain?cron=" + cron
+                + (settings.cluster().enabled() ? "&trigger.misfireInstruction=1" : ""));
+        props.setProperty("mlops.notify-redeliveries", Integer.toString(settings.notifications().attempts() - 1));
+        props.setProperty("mlops.instance-id", settings.cluster().instanceId());
+        props.setProperty("mlops.cluster", Boolean.toString(watch && settings.cluster().enabled()));
+        props.setProperty("mlops.takeover-check-ms", Long.toString(settings.cluster().takeoverCheck().toMillis()));
+        // in a cluster, an inbox file's lock outlives its move for a while, so an instance that
+        // listed the file just before it moved does not take it again
+        props.setProperty("mlops.inbox-release-delay-ms", settings.cluster().enabled() ? "10000" : "0");
     }
 
     /** `mlops watch`: the long-running service. */
@@ -246,6 +267,7 @@ public final class MlopsCli {
     record WatchSetup(PipelineApp app, EmbeddedServing embedded, int healthPort) implements AutoCloseable {
         @Override
         public void close() {
+            app.close();
             if (embedded != null) {
                 embedded.close();
             }

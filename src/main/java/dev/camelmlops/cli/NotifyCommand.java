@@ -1,12 +1,11 @@
 package dev.camelmlops.cli;
 
-import dev.camelmlops.stage.Notifier;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.run.Notifier;
+import dev.camelmlops.settings.PipelineSettings;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.camel.impl.DefaultCamelContext;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,7 +13,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops notify}: a test message, or a failure report from outside a run (CircleCI on_fail). */
 @Command(name = "notify", mixinStandardHelpOptions = true,
-        description = {"Send a message to notify.webhook-url (NOTIFY_WEBHOOK_URL), with retries.",
+        description = {"Send a message to notify.webhook-url (NOTIFY_WEBHOOK_URL) through the notify route, with",
+                "its retries (notify.attempts, notify.backoff-ms doubling).",
                 "Exit code 0 when delivered, 1 when not, 2 when no webhook is configured."})
 final class NotifyCommand implements Callable<Integer> {
     @ParentCommand
@@ -56,11 +56,8 @@ final class NotifyCommand implements Callable<Integer> {
             m.put("stage", stage);
             m.put("reason", message);
         }
-        try (DefaultCamelContext context = new DefaultCamelContext()) {
-            context.start();
-            boolean ok = notifier.send(context, m);
-            parent.out().println(ok ? "Delivered." : "Not delivered (see the log).");
-            return ok ? ExitCodes.OK : ExitCodes.FAILED;
-        }
+        boolean ok = parent.notify(m);
+        parent.out().println(ok ? "Delivered." : "Not delivered (see the log).");
+        return ok ? ExitCodes.OK : ExitCodes.FAILED;
     }
 }

@@ -1,23 +1,13 @@
 package dev.camelmlops.cli;
 
+import dev.camelmlops.camel.StageTimer;
 import dev.camelmlops.model.TrainingListener;
-import dev.camelmlops.data.BatchStore;
+import dev.camelmlops.run.LastRunHealthCheck;
+import dev.camelmlops.run.RetrainRequests;
+import dev.camelmlops.run.RunRecorder;
+import dev.camelmlops.run.ShutdownSignal;
+import dev.camelmlops.settings.PipelineSettings;
 import dev.camelmlops.stage.BuildStage;
-import dev.camelmlops.stage.InboxIntake;
-import dev.camelmlops.stage.LastRunHealthCheck;
-import dev.camelmlops.stage.RetrainCoordinator;
-import dev.camelmlops.stage.ShutdownSignal;
-import dev.camelmlops.stage.RetrainRunner;
-import dev.camelmlops.stage.RetrainStage;
-import dev.camelmlops.stage.DeployStage;
-import dev.camelmlops.stage.VerifyStage;
-import dev.camelmlops.stage.RunExecutor;
-import dev.camelmlops.stage.StageTimer;
-import dev.camelmlops.registry.RunLedger;
-import dev.camelmlops.stage.PackageStage;
-import dev.camelmlops.stage.PipelineSettings;
-import dev.camelmlops.stage.TestStage;
-import dev.camelmlops.stage.TrainStage;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,7 +22,7 @@ import org.apache.camel.main.MainListenerSupport;
  * Starts Camel (camel-main) with the YAML routes and the stage beans, sends one exchange to an
  * endpoint, stops, and turns the outcome into an exit code.
  */
-public final class PipelineApp {
+public final class PipelineApp implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PipelineApp.class);
     private final Path home;
     private final Properties properties;
@@ -45,10 +35,10 @@ public final class PipelineApp {
 
     /** The routes only the service (`mlops watch`) runs. */
     static final String TRIGGER_ROUTES = "triggers.yaml";
-    private final StageTimer timer = new StageTimer();
     private final BuildStage buildStage;
     private final ShutdownSignal shutdown = new ShutdownSignal();
-    private RetrainCoordinator coordinator;
+    private final Storage storage;
+    private final MlopsBeans beans;
 
     public PipelineApp(Path home, Properties properties, PipelineSettings settings, TrainingListener listener,
                        PrintStream out) {
@@ -58,28 +48,30 @@ public final class PipelineApp {
         this.listener = listener;
         this.out = out;
         this.buildStage = new BuildStage(settings);
+        this.storage = Storage.open(settings, shutdown);
+        this.beans = new MlopsBeans(settings, buildStage, listener, shutdown, storage);
     }
 
-    /** Runs {@code direct:<route>} once as a run; returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
+    @Override
+    public void close() {
+        storage.close();
+    }
+
+    /** Runs {@code direct:<route>} once as a run (route run); returns {@link ExitCodes#OK} or {@link ExitCodes#FAILED}. */
     public int runOnce(String route, String trigger) {
-        return runOnce(route, context -> new RunExecutor(settings, ledger(), timer).execute(context, route, trigger));
-    }
-
-    /** One retrain run, "retrain" or "retrain-candidate" (its batches are used up or, if abandoned, released). */
-    public int retrainOnce(String route, String trigger) {
-        return runOnce(route, context -> retrainRunner().run(context, trigger, route));
-    }
-
-    interface RunAction {
-        RunExecutor.Result run(org.apache.camel.CamelContext context);
-    }
-
-    private RetrainRunner retrainRunner() {
-        return new RetrainRunner(new RunExecutor(settings, ledger(), timer), batchStore());
+        return runOnce(route, trigger, "direct:run");
     }
 
     /**
-     * The service: inbox and schedule routes started, retrains run by the coordinator, until the
+     * One retrain run, "retrain" or "retrain-candidate" (route retrain-run: the retrain lock, then
+     * the run; its batches are used up or, if abandoned, released).
+     */
+    public int retrainOnce(String route, String trigger) {
+        return runOnce(route, trigger, "direct:retrain-run");
+    }
+
+    /**
+     * The service: inbox and schedule routes started, retrains run one at a time (routes/triggers.yaml), until the
      * JVM is asked to stop (SIGTERM, Ctrl-C). A retrain in progress is then abandoned at its next
      * training step (its batches go back to pending) or, past training, finishes. At start-up,
      * batches left pending (e.g. by such a run, or by a crash) start a retrain.
@@ -89,7 +81,7 @@ public final class PipelineApp {
      * holds the JVM until the stop below is complete, so it always ends with one "stopped" line.
      */
     public int watch(int healthPort) {
-        List<String> recovered = batchStore().recover();
+        List<String> recovered = settings.cluster().enabled() ? List.of() : storage.batches().recover();
         if (!recovered.isEmpty()) {
             LOG.warn("batches claimed by runs that never ended ({}) are pending again", recovered);
         }
@@ -99,16 +91,12 @@ public final class PipelineApp {
         AtomicReference<String> healthFailure = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
-            public void afterConfigure(BaseMainSupport m) {
-                m.getCamelContext().addRoutePolicyFactory(timer);
-            }
-
-            @Override
             public void afterStart(BaseMainSupport m) {
                 org.apache.camel.health.HealthCheckRegistry checks =
                         org.apache.camel.health.HealthCheckRegistry.get(m.getCamelContext());
                 checks.register(new org.apache.camel.impl.health.RoutesHealthCheckRepository());
-                checks.register(new LastRunHealthCheck(ledger(), coordinator));
+                checks.register(new LastRunHealthCheck(storage.ledger(), beans.retrainRequests(), storage.lock(),
+                        settings.cluster().instanceId()));
                 try {
                     // before any retrain can start: a service without its health endpoint (the port
                     // taken since the start-up check) stops instead of running unobserved
@@ -119,8 +107,8 @@ public final class PipelineApp {
                     main.completed();
                     return;
                 }
-                coordinator.start(m.getCamelContext());
-                coordinator.startUp(java.time.Instant.now());
+                beans.retrainRequests().started();
+                m.getCamelContext().createFluentProducerTemplate().to("direct:start-up").send();
                 out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
                         .isBlank() ? "" : " and the schedule '" + settings.retrain().cron() + "'")
                         + "; health at http://" + settings.serving().host() + ":" + health.get().port()
@@ -139,7 +127,7 @@ public final class PipelineApp {
             shutdown.raise();
             try {
                 // Camel's own hook stops the context; this one keeps the JVM up until watch() has
-                // closed the coordinator and the health endpoint (bounded, beyond Camel's 45 s)
+                // closed the health endpoint (bounded, beyond Camel's 45 s)
                 stopped.await(90, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -149,11 +137,10 @@ public final class PipelineApp {
         try {
             main.run();
         } catch (Exception e) {
-            out.println("FAILED: " + RunExecutor.describe(e));
+            out.println("FAILED: " + RunRecorder.describe(e));
             return ExitCodes.FAILED;
         } finally {
             shutdown.raise();
-            coordinator.close();
             if (health.get() != null) {
                 health.get().close();
             }
@@ -189,33 +176,34 @@ public final class PipelineApp {
         return m == null ? null : m.getCamelContext();
     }
 
-    /** The coordinator of the last started context (tests drive triggers through it). */
-    RetrainCoordinator coordinator() {
-        return coordinator;
+    /** The retrain requests of the service (tests wait on them). */
+    RetrainRequests requests() {
+        return beans.retrainRequests();
     }
 
-    private int runOnce(String route, RunAction action) {
+    private int runOnce(String route, String trigger, String endpoint) {
         if (List.of("pipeline", "build", "retrain", "retrain-candidate").contains(route)) {
             buildStage.prefetch();
         }
         Main main = newMain(false);
         FailureCounter failures = new FailureCounter();
-        AtomicReference<RunExecutor.Result> result = new AtomicReference<>();
+        AtomicReference<RunRecorder.Result> result = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport m) {
                 m.getCamelContext().getManagementStrategy().addEventNotifier(failures);
-                m.getCamelContext().addRoutePolicyFactory(timer);
             }
 
             @Override
             public void afterStart(BaseMainSupport m) {
                 if (settings.serving().url().isPresent() && SERVING_ROUTES.contains(route)) {
-                    dev.camelmlops.stage.CamelHttpTransport.warmUp(m.getCamelContext(),
+                    dev.camelmlops.camel.CamelHttpTransport.warmUp(m.getCamelContext(),
                             settings.serving().url().get() + "/v1/models/" + settings.modelName());
                 }
                 try {
-                    result.set(action.run(m.getCamelContext()));
+                    org.apache.camel.Exchange ex = m.getCamelContext().createFluentProducerTemplate().to(endpoint)
+                            .withHeader(RunRecorder.ROUTE, route).withHeader(RunRecorder.TRIGGER, trigger).send();
+                    result.set(ex.getProperty(RunRecorder.RESULT, RunRecorder.Result.class));
                 } finally {
                     main.completed();
                 }
@@ -224,10 +212,10 @@ public final class PipelineApp {
         try {
             main.run();
         } catch (Exception e) {
-            out.println("FAILED: cannot start Camel: " + RunExecutor.describe(e));
+            out.println("FAILED: cannot start Camel: " + RunRecorder.describe(e));
             return ExitCodes.FAILED;
         }
-        RunExecutor.Result r = result.get();
+        RunRecorder.Result r = result.get();
         if (r == null || !r.succeeded() || failures.failures() > 0) {
             out.printf(Locale.ROOT, "FAILED at stage %s after %.1f s: %s%n", r == null ? route : r.failedStage(),
                     r == null ? 0.0 : r.seconds(), r == null || r.reason() == null ? "see the log above" : r.reason());
@@ -237,12 +225,29 @@ public final class PipelineApp {
         return ExitCodes.OK;
     }
 
-    BatchStore batchStore() {
-        return new BatchStore(settings.retrain().batchDir());
-    }
-
-    RunLedger ledger() {
-        return new RunLedger(settings.ledgerFile());
+    /** Sends {@code message} to direct:notify in a one-shot context; true when the webhook took it. */
+    boolean notify(java.util.Map<String, Object> message) {
+        Main main = newMain(false);
+        java.util.concurrent.atomic.AtomicBoolean delivered = new java.util.concurrent.atomic.AtomicBoolean();
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport m) {
+                try {
+                    org.apache.camel.Exchange ex = m.getCamelContext().createFluentProducerTemplate()
+                            .to("direct:notify").withBody(message).send();
+                    delivered.set(Boolean.TRUE.equals(ex.getMessage().getHeader(dev.camelmlops.run.Notifier.DELIVERED)));
+                } finally {
+                    main.completed();
+                }
+            }
+        });
+        try {
+            main.run();
+        } catch (Exception e) {
+            out.println("FAILED: cannot start Camel: " + RunRecorder.describe(e));
+            return false;
+        }
+        return delivered.get();
     }
 
     /**
@@ -259,22 +264,22 @@ public final class PipelineApp {
             main.configure().withRoutesExcludePattern("file:" + routes + "/" + TRIGGER_ROUTES);
         }
         main.setOverrideProperties(properties);
-        bindStages(main);
+        configure(main, service);
         return main;
     }
 
-    private void bindStages(Main main) {
-        BuildStage build = buildStage;
-        main.bind("buildStage", build);
-        main.bind("retrainStage", new RetrainStage(settings, build, batchStore()));
-        main.bind("trainStage", new TrainStage(settings, shutdown.guard(listener)));
-        coordinator = new RetrainCoordinator(settings, batchStore(), ledger(), retrainRunner());
-        main.bind("retrainCoordinator", coordinator);
-        main.bind("inboxIntake", new InboxIntake(settings, batchStore()));
-        main.bind("testStage", new TestStage(settings));
-        main.bind("packageStage", new PackageStage(settings));
-        main.bind("deployStage", new DeployStage(settings));
-        main.bind("verifyStage", new VerifyStage(settings));
+    private void configure(Main main, boolean service) {
+        main.configure().addConfiguration(beans);
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport m) {
+                m.getCamelContext().addRoutePolicyFactory(new StageTimer());
+            }
+        });
+        if (service && !storage.quartzProperties().isEmpty()) {
+            org.apache.camel.component.quartz.QuartzComponent quartz = new org.apache.camel.component.quartz.QuartzComponent();
+            quartz.setProperties(new java.util.HashMap<>(storage.quartzProperties()));
+            main.bind("quartz", quartz);
+        }
     }
-
 }

@@ -9,7 +9,7 @@ import dev.camelmlops.data.InvalidDataException;
 import dev.camelmlops.deploy.DeployException;
 import dev.camelmlops.deploy.DeployProbe;
 import dev.camelmlops.deploy.DeployTarget;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

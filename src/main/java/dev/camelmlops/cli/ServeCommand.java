@@ -1,7 +1,7 @@
 package dev.camelmlops.cli;
 
 import dev.camelmlops.deploy.DeployTarget;
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

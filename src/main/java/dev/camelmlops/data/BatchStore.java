@@ -1,161 +1,58 @@
 package dev.camelmlops.data;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.function.Supplier;
 
 /**
- * Accepted batches of new labelled images, as plain IDX pairs, on their way into a retrain:
- * {@code pending/<sha256>/} until a run claims them ({@code claimed/<run>/<sha256>/}), then
- * {@code consumed/<run>/} once the run has ended, or back to pending if the run was abandoned
- * (a shutdown, a crash: {@link #recover()} at start-up). Every move is one rename, so a batch is
- * never lost and never used by two runs.
+ * Accepted batches of new labelled images on their way into a retrain. A batch is pending until a
+ * run claims it, then used up once the run has ended, or given back to pending when the run was
+ * abandoned (a shutdown, a crash). No batch is ever lost or used by two runs; the same content is
+ * never taken twice.
+ *
+ * <p>Two implementations behind this interface: {@link FileBatchStore} (one machine, folders and
+ * renames) and, in cluster mode, one on PostgreSQL shared by every instance.
  */
-public final class BatchStore {
-    private final Path root;
-
-    public BatchStore(Path root) {
-        this.root = root;
-    }
-
-    /** One batch: its folder and content hash. */
-    public record Batch(String sha256, Path dir) {
+public interface BatchStore {
+    /** One batch: its content hash and a way to read its images. */
+    record Batch(String sha256, Supplier<Dataset> reader) {
         public Dataset read() {
-            return IdxReader.fashionMnist().read(dir.resolve("images.idx"), dir.resolve("labels.idx"));
+            return reader.get();
         }
-    }
-
-    private Path pending() {
-        return root.resolve("pending");
-    }
-
-    private Path claimed(String run) {
-        return root.resolve("claimed").resolve(run);
     }
 
     /** Stores a validated batch as pending; false when the same content is already known. */
-    public synchronized boolean add(String sha256, Dataset data, String source) {
-        if (known(sha256)) {
-            return false;
-        }
-        Path tmp = root.resolve("incoming").resolve(sha256);
-        try {
-            deleteTree(tmp);
-            Files.createDirectories(tmp);
-            IdxWriter.writeImages(tmp.resolve("images.idx"), data.pixels(), data.rows(), data.cols());
-            IdxWriter.writeLabels(tmp.resolve("labels.idx"), data.labels());
-            Files.writeString(tmp.resolve("batch.txt"), "source=" + source + "\nreceived=" + Instant.now()
-                    + "\nimages=" + data.size() + "\n", StandardCharsets.UTF_8);
-            Files.createDirectories(pending());
-            Files.move(tmp, pending().resolve(sha256), StandardCopyOption.ATOMIC_MOVE);
-            return true;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot store batch " + sha256, e);
-        }
+    boolean add(String sha256, Dataset data, String source);
+
+    /** True when a batch with this content is pending, claimed or used. */
+    boolean known(String sha256);
+
+    /** Content hashes of the pending batches. */
+    List<String> pending();
+
+    /** How many batches are pending (routes ask this to decide whether a retrain has anything to do). */
+    default int pendingCount() {
+        return pending().size();
     }
 
-    /** True when a batch with this content is pending, claimed or consumed. */
-    public synchronized boolean known(String sha256) {
-        if (Files.isDirectory(pending().resolve(sha256))) {
-            return true;
-        }
-        for (String area : List.of("claimed", "consumed")) {
-            for (Path run : list(root.resolve(area))) {
-                if (Files.isDirectory(run.resolve(sha256))) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    public synchronized List<Batch> pendingBatches() {
-        return list(pending()).stream().map(p -> new Batch(p.getFileName().toString(), p)).toList();
-    }
+    /** How many batches are claimed by runs (in cluster mode, with no retrain running: orphans of a dead instance). */
+    int claimedCount();
 
     /** Moves every pending batch to the run's claim and returns them. */
-    public synchronized List<Batch> claim(String run) {
-        List<Batch> claimed = new ArrayList<>();
-        try {
-            Files.createDirectories(claimed(run));
-            for (Path p : list(pending())) {
-                Path to = claimed(run).resolve(p.getFileName());
-                Files.move(p, to, StandardCopyOption.ATOMIC_MOVE);
-                claimed.add(new Batch(p.getFileName().toString(), to));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot claim batches for run " + run, e);
-        }
-        return claimed;
-    }
+    List<Batch> claim(String run);
 
     /** The run has ended (either way): its batches are used up. */
-    public synchronized void consume(String run) {
-        move(claimed(run), root.resolve("consumed").resolve(run));
-    }
+    void consume(String run);
 
     /** The run was abandoned: its batches go back to pending for the next run. */
-    public synchronized void release(String run) {
-        Path dir = claimed(run);
-        try {
-            Files.createDirectories(pending());
-            for (Path p : list(dir)) {
-                Files.move(p, pending().resolve(p.getFileName()), StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot release batches of run " + run, e);
-        }
-    }
+    void release(String run);
 
-    /** Releases batches claimed by runs that never ended (the process stopped); returns those runs. */
-    public synchronized List<String> recover() {
-        List<String> runs = new ArrayList<>();
-        for (Path run : list(root.resolve("claimed"))) {
-            release(run.getFileName().toString());
-            runs.add(run.getFileName().toString());
-        }
-        return runs;
-    }
+    /**
+     * Gives back batches claimed by runs that can no longer end (their process is gone); returns
+     * those runs. Call it only when no retrain can be running: at the start of the service on one
+     * machine, or with the cluster's retrain lock held.
+     */
+    List<String> recover();
 
-    private static void move(Path from, Path to) {
-        if (!Files.isDirectory(from)) {
-            return;
-        }
-        try {
-            Files.createDirectories(to.getParent());
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot move " + from + " to " + to, e);
-        }
-    }
-
-    private static List<Path> list(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isDirectory).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + dir, e);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
-        }
-    }
+    /** Where the batches are, for messages. */
+    String describe();
 }

@@ -1,5 +1,8 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.run.RunRecorder;
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.Concurrent;
 import dev.camelmlops.data.DataManifest;
@@ -39,7 +42,7 @@ public class BuildStage {
         this.settings = settings;
     }
 
-    public String run(@Header(RunExecutor.RUN_ID) String runId) {
+    public String run(@Header(RunRecorder.RUN_ID) String runId) {
         return build(runId, List.of(), 1.0);
     }
 

@@ -1,5 +1,8 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.camel.CamelHttpTransport;
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.deploy.AtomicPublisher;
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.deploy.ModelStore;

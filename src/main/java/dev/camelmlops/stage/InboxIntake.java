@@ -1,5 +1,7 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.InboxParser;

@@ -1,5 +1,8 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.run.RunRecorder;
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.deploy.AtomicPublisher;
 import dev.camelmlops.deploy.DeployTarget;
@@ -31,7 +34,7 @@ public class RetrainStage {
         this.batches = batches;
     }
 
-    public String prepare(@Header(RunExecutor.RUN_ID) String runId) {
+    public String prepare(@Header(RunRecorder.RUN_ID) String runId) {
         List<BatchStore.Batch> claimed = batches.claim(runId);
         String summary = build.build(runId, claimed, settings.retrain().replayFraction());
         WorkDir work = new WorkDir(settings.workDir());

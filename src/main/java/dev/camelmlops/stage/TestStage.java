@@ -1,5 +1,7 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.FashionMnistClasses;
 import dev.camelmlops.data.InvalidDataException;

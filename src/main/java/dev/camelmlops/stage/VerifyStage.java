@@ -1,5 +1,8 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.camel.CamelHttpTransport;
+import dev.camelmlops.settings.PipelineSettings;
+
 import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.deploy.AtomicPublisher;
@@ -24,9 +27,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Verify: waits until the serving REST API reports the exact deployed version AVAILABLE, checks
  * that its predictions for a canary batch of test images match the local model's (same classes,
- * probabilities within the tolerance), and that the example's own request works. On any failure
- * the version is rolled back (its prod folder removed, so the previous version serves again),
- * the reason is recorded in verify.json, and the stage fails.
+ * probabilities within the tolerance), and that the example's own request works. A failure is a
+ * {@link VerificationFailedException}; the route then calls {@link #rollBack}: the version's prod
+ * folder is removed (so the previous version serves again), the reason is recorded in
+ * verify.json, and the stage fails.
  */
 public class VerifyStage {
     private static final Logger LOG = LoggerFactory.getLogger(VerifyStage.class);
@@ -61,12 +65,8 @@ public class VerifyStage {
             } catch (VerificationFailed e) {
                 record.put("passed", false);
                 record.put("reason", e.getMessage());
-                String rollback = rollback(client, version);
-                record.put("rollback", rollback);
                 record.put("seconds", (System.nanoTime() - t0) / 1e9);
-                Json.write(work.root().resolve("verify.json"), record);
-                throw new StageFailedException("verify failed for version " + version + ": " + e.getMessage()
-                        + "; " + rollback);
+                throw new VerificationFailedException(version, url, record, e.getMessage());
             }
         }
         record.put("passed", true);
@@ -155,6 +155,26 @@ public class VerifyStage {
             throw new VerificationFailed("the example's request to " + client.modelUrl() + ":predict failed: "
                     + e.getMessage());
         }
+    }
+
+    /**
+     * After a failed verification (the exception caught by the route): removes the version from
+     * prod, waits (bounded) until the server serves another one, records both in verify.json and
+     * returns the stage's failure message.
+     */
+    public String rollBack(Exchange exchange) {
+        VerificationFailedException failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT,
+                VerificationFailedException.class);
+        int version = failure.version();
+        Map<String, Object> record = new LinkedHashMap<>(failure.record());
+        String rollback;
+        try (CamelHttpTransport http = new CamelHttpTransport(exchange.getContext(),
+                (int) Math.min(Integer.MAX_VALUE, settings.verify().timeout().toMillis()))) {
+            rollback = rollback(new ServingClient(failure.servingUrl(), settings.modelName(), http), version);
+        }
+        record.put("rollback", rollback);
+        Json.write(new WorkDir(settings.workDir()).root().resolve("verify.json"), record);
+        return "verify failed for version " + version + ": " + failure.getMessage() + "; " + rollback;
     }
 
     private String rollback(ServingClient client, int version) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.camelmlops.stage.PipelineSettings;
+import dev.camelmlops.settings.PipelineSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,8 +133,8 @@ class ConfigLoaderTest {
     void numbersThatDoNotParseSaySoInWordsAndEveryProblemIsListed() throws IOException {
         Properties p = ConfigLoader.load(props(), null, Map.of(), Map.of("quality.min-accuracy", "abc",
                 "train.epochs", "2.5", "serving.port", "http", "verify.tolerance", "0x10", "retrain.cron", "often"));
-        dev.camelmlops.stage.InvalidSettingsException e = assertThrows(
-                dev.camelmlops.stage.InvalidSettingsException.class, () -> PipelineSettings.from(p::getProperty));
+        dev.camelmlops.settings.InvalidSettingsException e = assertThrows(
+                dev.camelmlops.settings.InvalidSettingsException.class, () -> PipelineSettings.from(p::getProperty));
         assertEquals(List.of(
                 "train.epochs: '2.5' is not a whole number",
                 "quality.min-accuracy: 'abc' is not a number",

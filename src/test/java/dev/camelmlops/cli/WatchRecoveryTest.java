@@ -55,7 +55,7 @@ class WatchRecoveryTest {
     void deployAFirstModel() {
         cli = new Cli(tmp);
         assertEquals(0, cli.run("run"), cli.output());
-        ledger = new RunLedger(tmp.resolve("ledger.jsonl"));
+        ledger = new dev.camelmlops.registry.FileRunLedger(tmp.resolve("ledger.jsonl"));
     }
 
     @AfterEach

@@ -46,7 +46,7 @@ class WatchServiceTest {
         cli = new Cli(tmp);
         assertEquals(0, cli.run("run"), cli.output());
         inbox = tmp.resolve("inbox");
-        ledger = new RunLedger(tmp.resolve("ledger.jsonl"));
+        ledger = new dev.camelmlops.registry.FileRunLedger(tmp.resolve("ledger.jsonl"));
     }
 
     /** The service on a thread, stopped as SIGTERM would stop it. */
@@ -65,19 +65,19 @@ class WatchServiceTest {
             setup = mlops.watchSetup();
             thread = new Thread(() -> setup.app().watch(setup.healthPort()), "watch-under-test");
             thread.start();
-            while (setup.app().coordinator() == null) {
+            while (setup.app().requests() == null) {
                 Thread.sleep(20);
             }
-            assertTrue(setup.app().coordinator().awaitStarted(30_000), "service started");
+            assertTrue(setup.app().requests().awaitStarted(30_000), "service started");
         }
 
         /** Waits until every dropped file is handled and no run is in progress or queued. */
         void settle() throws Exception {
             long deadline = System.currentTimeMillis() + 90_000;
             while (System.currentTimeMillis() < deadline) {
-                if (inboxFiles().isEmpty() && setup.app().coordinator().awaitIdle(200) && inboxFiles().isEmpty()) {
+                if (inboxFiles().isEmpty() && setup.app().requests().awaitIdle(200) && inboxFiles().isEmpty()) {
                     Thread.sleep(600);
-                    if (inboxFiles().isEmpty() && !setup.app().coordinator().busy()) {
+                    if (inboxFiles().isEmpty() && !setup.app().requests().busy()) {
                         return;
                     }
                 }
@@ -283,10 +283,10 @@ class WatchServiceTest {
         try (Service s = new Service("-Dretrain.epochs=60", "-Dretrain.replay-fraction=1")) {
             drop("first.csv", InboxFiles.csv(TinyFashion.dataset(40, 20)));
             long deadline = System.currentTimeMillis() + 20_000;
-            while (!s.setup.app().coordinator().busy() && System.currentTimeMillis() < deadline) {
+            while (!s.setup.app().requests().busy() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(20);
             }
-            assertTrue(s.setup.app().coordinator().busy(), "the first run started");
+            assertTrue(s.setup.app().requests().busy(), "the first run started");
             for (int i = 1; i <= 5; i++) {
                 drop("during-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(40, 30 + i)));
             }
@@ -371,7 +371,7 @@ class WatchServiceTest {
         try (Service s = new Service("-Dretrain.epochs=100000", "-Dretrain.replay-fraction=1")) {
             drop("long.csv", InboxFiles.csv(TinyFashion.dataset(40, 50)));
             long deadline = System.currentTimeMillis() + 20_000;
-            while (!s.setup.app().coordinator().busy() && System.currentTimeMillis() < deadline) {
+            while (!s.setup.app().requests().busy() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(20);
             }
             Thread.sleep(1500);
@@ -397,7 +397,7 @@ class WatchServiceTest {
 
     private String pendingBatch(Dataset d) {
         String sha = Sha256.of(InboxFiles.csv(d).getBytes(StandardCharsets.UTF_8));
-        assertTrue(new BatchStore(tmp.resolve("batches")).add(sha, d, "test"));
+        assertTrue(new dev.camelmlops.data.FileBatchStore(tmp.resolve("batches")).add(sha, d, "test"));
         return sha;
     }
 
@@ -405,7 +405,7 @@ class WatchServiceTest {
     void theBatchOfARunThatNeverEndedIsRetrainedAtStartUpWithoutAnotherDrop() throws Exception {
         String crashed = "20250101-000000-dead";
         pendingBatch(TinyFashion.dataset(60, 11));
-        new BatchStore(tmp.resolve("batches")).claim(crashed);
+        new dev.camelmlops.data.FileBatchStore(tmp.resolve("batches")).claim(crashed);
         ledger.append(new java.util.LinkedHashMap<>(Map.of("event", "started", "id", crashed, "trigger", "inbox",
                 "route", "retrain", "started", "2025-01-01T00:00:00Z")));
         try (Service s = new Service()) {

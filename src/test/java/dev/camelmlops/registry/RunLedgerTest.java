@@ -31,7 +31,7 @@ class RunLedgerTest {
 
     @Test
     void unfinishedRunsAreRunningOnlyWhileTheirProcessLives() throws Exception {
-        RunLedger ledger = new RunLedger(tmp.resolve("runs.jsonl"));
+        RunLedger ledger = new dev.camelmlops.registry.FileRunLedger(tmp.resolve("runs.jsonl"));
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
         ledger.append(started("no-pid", null, Instant.now()));
@@ -53,7 +53,7 @@ class RunLedgerTest {
     @Test
     void aRunIsSeenAbandonedOnceItsProcessHasDiedEvenIfTheFileDidNotChange() throws Exception {
         Path file = tmp.resolve("runs.jsonl");
-        RunLedger ledger = new RunLedger(file);
+        RunLedger ledger = new dev.camelmlops.registry.FileRunLedger(file);
         Process p = new ProcessBuilder("sleep", "60").start();
         try {
             ledger.append(started("r1", p.pid(), Instant.now()));

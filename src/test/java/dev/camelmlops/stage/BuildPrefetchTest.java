@@ -1,5 +1,7 @@
 package dev.camelmlops.stage;
 
+import dev.camelmlops.settings.PipelineSettings;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.run;
 
 /** The service is shutting down: the run stops where it is (nothing half-published). */
 public class RunAbandonedException extends RuntimeException {

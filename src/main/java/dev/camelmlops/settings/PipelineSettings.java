@@ -1,4 +1,4 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.settings;
 
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.deploy.SftpSettings;
@@ -40,6 +40,7 @@ public record PipelineSettings(
         Retrain retrain,
         Notify notifications,
         Path ledgerFile,
+        Cluster cluster,
         String runId,
         String gitCommit) {
 
@@ -62,6 +63,23 @@ public record PipelineSettings(
                          int timeoutMillis) {
     }
 
+    /**
+     * Cluster mode: with {@code dbUrl} set, every instance shares one PostgreSQL for the schedule,
+     * the inbox's locks and hashes, the batches, the run ledger and the retrain lock. The password
+     * is a secret: never logged.
+     */
+    public record Cluster(Optional<String> dbUrl, String dbUsername, Optional<String> dbPassword, int poolSize,
+                          String instanceId, Duration takeoverCheck, Duration inboxLockMaxAge) {
+        public boolean enabled() {
+            return dbUrl.isPresent();
+        }
+
+        @Override
+        public String toString() {
+            return "Cluster[" + dbUrl.orElse("off") + ", user " + dbUsername + ", instance " + instanceId + "]";
+        }
+    }
+
     /** How the verify stage checks a deployed version. */
     public record Verify(Duration timeout, int canarySize, double tolerance) {
     }
@@ -72,7 +90,7 @@ public record PipelineSettings(
                 serving.threads(), serving.maxRequestBytes(), serving.tfThreads());
         return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
-                retrain, notifications, ledgerFile, runId, gitCommit);
+                retrain, notifications, ledgerFile, cluster, runId, gitCommit);
     }
 
     /**
@@ -199,6 +217,27 @@ public record PipelineSettings(
                         r.get("notify.backoff-ms", "1000", s -> atLeast(longNumber(s), 0)),
                         r.get("notify.timeout-seconds", "10", s -> positive(s) * 1000)),
                 r.get("ledger.file", "var/ledger/runs.jsonl", Path::of),
+                new Cluster(
+                        r.getOptional("db.url", s -> {
+                            if (!s.startsWith("jdbc:postgresql:")) {
+                                throw new IllegalArgumentException("must be a PostgreSQL JDBC URL "
+                                        + "(jdbc:postgresql://host:5432/database)");
+                            }
+                            return s;
+                        }),
+                        r.get("db.username", "mlops", s -> s),
+                        r.getOptional("db.password", s -> s),
+                        r.get("db.pool-size", "4", s -> atLeast(positive(s), 3)),
+                        r.getOptional("cluster.instance-id", s -> {
+                            if (!s.matches("[A-Za-z0-9._-]{1,60}")) {
+                                throw new IllegalArgumentException("must be 1-60 letters, digits, '.', '_' or '-'");
+                            }
+                            return s;
+                        }).orElseGet(PipelineSettings::defaultInstanceId),
+                        r.get("cluster.takeover-check-seconds", "5", s -> Duration.ofMillis(
+                                Math.round(positiveNumber(s) * 1000))),
+                        r.get("cluster.inbox-lock-max-age-seconds", "30", s -> Duration.ofSeconds(
+                                atLeast(positive(s), 2)))),
                 r.getOptional("run.id", s -> s).orElse(null),
                 r.getOptional("run.git-commit", s -> s).orElse(null));
         if (!r.problems.isEmpty()) {
@@ -234,6 +273,21 @@ public record PipelineSettings(
         }
         r.check(() -> dev.camelmlops.deploy.SftpKeyCheck.check(sftp));
         return DeployTarget.sftp(sftp);
+    }
+
+    /** {@code <host>-<pid>}: unique among running instances, readable in the ledger and /health. */
+    static String defaultInstanceId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "host";
+        }
+        host = host.replaceAll("[^A-Za-z0-9._-]", "");
+        if (host.length() > 40) {
+            host = host.substring(0, 40);
+        }
+        return (host.isEmpty() ? "host" : host) + "-" + ProcessHandle.current().pid();
     }
 
     /** A finite decimal number, e.g. 0.8 or 1e-4 (not NaN, Infinity or hexadecimal). */

@@ -1,4 +1,4 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.settings;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.camel;
 
 import dev.camelmlops.serving.ServingClient;
 import java.net.URI;
@@ -14,7 +14,7 @@ public final class CamelHttpTransport implements ServingClient.Transport, AutoCl
     private final ProducerTemplate template;
     private final int timeoutMillis;
 
-    CamelHttpTransport(CamelContext context, int timeoutMillis) {
+    public CamelHttpTransport(CamelContext context, int timeoutMillis) {
         this.template = context.createProducerTemplate();
         this.timeoutMillis = timeoutMillis;
     }

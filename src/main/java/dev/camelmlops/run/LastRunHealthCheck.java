@@ -1,4 +1,5 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.run;
+
 
 import dev.camelmlops.registry.RunLedger;
 import java.util.List;
@@ -9,18 +10,23 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
 /**
  * Camel health check "mlops/last-run": UP with the last completed run's id, trigger, outcome and
  * reason as details; DOWN when that run failed, so monitoring notices a rejected or broken retrain.
- * A run stopped by a shutdown or a crash ({@value RunExecutor#ABANDONED}) or still running is no
+ * A run stopped by a shutdown or a crash ({@value RunRecorder#ABANDONED}) or still running is no
  * verdict on the pipeline: it is shown as a detail and the check looks at the run before it.
  * A readiness check only: a failed run is no reason to restart the service.
  */
 public final class LastRunHealthCheck extends AbstractHealthCheck {
     private final RunLedger ledger;
-    private final RetrainCoordinator coordinator;
+    private final RetrainRequests requests;
 
-    public LastRunHealthCheck(RunLedger ledger, RetrainCoordinator coordinator) {
+    private final RetrainLock lock;
+    private final String instance;
+
+    public LastRunHealthCheck(RunLedger ledger, RetrainRequests requests, RetrainLock lock, String instance) {
         super("mlops", "last-run");
         this.ledger = ledger;
-        this.coordinator = coordinator;
+        this.requests = requests;
+        this.lock = lock;
+        this.instance = instance;
     }
 
     @Override
@@ -30,15 +36,17 @@ public final class LastRunHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        builder.detail("retrain.running", coordinator.busy());
+        builder.detail("instance", instance);
+        builder.detail("retrain.running", requests.busy());
+        builder.detail("retrain.running-on", lock.holder().orElse("none"));
         List<Map<String, Object>> runs = ledger.runs();
         Map<String, Object> last = null;
         for (int i = runs.size() - 1; i >= 0 && last == null; i--) {
             Map<String, Object> r = runs.get(i);
             Object outcome = r.get("outcome");
-            if (RunExecutor.SUCCEEDED.equals(outcome) || RunExecutor.FAILED.equals(outcome)) {
+            if (RunRecorder.SUCCEEDED.equals(outcome) || RunRecorder.FAILED.equals(outcome)) {
                 last = r;
-            } else if (RunExecutor.ABANDONED.equals(outcome) && builder.detail("last.abandoned.id") == null) {
+            } else if (RunRecorder.ABANDONED.equals(outcome) && builder.detail("last.abandoned.id") == null) {
                 builder.detail("last.abandoned.id", String.valueOf(r.get("id")));
                 builder.detail("last.abandoned.reason", String.valueOf(r.get("reason")));
             }
@@ -53,7 +61,7 @@ public final class LastRunHealthCheck extends AbstractHealthCheck {
                 builder.detail("last." + k, String.valueOf(last.get(k)));
             }
         }
-        if (RunExecutor.SUCCEEDED.equals(last.get("outcome"))) {
+        if (RunRecorder.SUCCEEDED.equals(last.get("outcome"))) {
             builder.up();
         } else {
             builder.message("last run " + last.get("id") + " " + last.get("outcome") + ": " + last.get("reason"));

@@ -1,4 +1,4 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.run;
 
 import dev.camelmlops.model.TrainingHistory;
 import dev.camelmlops.model.TrainingListener;

@@ -1,6 +1,9 @@
-package dev.camelmlops.stage;
+package dev.camelmlops.run;
+
+import dev.camelmlops.camel.StageTimer;
 
 import dev.camelmlops.registry.Json;
+import dev.camelmlops.settings.PipelineSettings;
 import dev.camelmlops.registry.RunIds;
 import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.registry.WorkDir;
@@ -15,26 +18,33 @@ import java.util.Map;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelExecutionException;
 import org.apache.camel.Exchange;
-import org.apache.camel.ProducerTemplate;
 import org.apache.camel.RuntimeCamelException;
 
 /**
- * Runs one route as a run: sends one exchange with a new run id, then appends the run to the
- * ledger (trigger, times, per-stage seconds, data hashes, parameters, metrics, version, outcome
- * and reason), whatever the outcome.
+ * Records runs (the route {@code run} calls it): {@link #started} gives the run its id and writes
+ * the "started" record to the ledger; {@link #finished}, called whatever the outcome, writes the
+ * "finished" record (trigger, times, per-stage seconds, data hashes, parameters, metrics, version,
+ * outcome and reason), the report, and leaves the record as the body for the notification.
  */
-public final class RunExecutor {
+public final class RunRecorder {
+    /** Header: the run's id. */
     public static final String RUN_ID = "mlopsRunId";
+    /** Header: what started the run (cli, cli-stage, inbox, schedule, start-up, follow-up:..., ...). */
     public static final String TRIGGER = "mlopsTrigger";
+    /** Header: the route the run runs (pipeline, retrain, a stage). */
+    public static final String ROUTE = "mlopsRoute";
+    /** Header: the run's outcome, set by {@link #finished}. */
+    public static final String OUTCOME = "mlopsOutcome";
+    /** Exchange property: the {@link Result} of the run, set by {@link #finished}. */
+    public static final String RESULT = "mlopsRunResult";
+    private static final String STARTED_AT = "mlopsRunStarted";
 
     private final PipelineSettings settings;
     private final RunLedger ledger;
-    private final StageTimer timer;
 
-    public RunExecutor(PipelineSettings settings, RunLedger ledger, StageTimer timer) {
+    public RunRecorder(PipelineSettings settings, RunLedger ledger) {
         this.settings = settings;
         this.ledger = ledger;
-        this.timer = timer;
     }
 
     /** The outcomes a finished record can have. */
@@ -51,36 +61,50 @@ public final class RunExecutor {
                          boolean abandoned) {
     }
 
-    public Result execute(CamelContext context, String route, String trigger) {
+    public RunLedger ledger() {
+        return ledger;
+    }
+
+    /** A run begins: its id (run.id for a run from the command line, else a new one) and its "started" record. */
+    public void started(Exchange exchange) {
+        String route = exchange.getIn().getHeader(ROUTE, String.class);
+        String trigger = exchange.getIn().getHeader(TRIGGER, "cli", String.class);
         String id = settings.runId() != null && "cli".equals(trigger) ? settings.runId() : RunIds.next();
         Instant start = Instant.now();
+        exchange.getIn().setHeader(RUN_ID, id);
+        exchange.getIn().setHeader(TRIGGER, trigger);
+        exchange.setProperty(STARTED_AT, start);
         Map<String, Object> started = new LinkedHashMap<>();
         started.put("event", "started");
         started.put("id", id);
         started.put("trigger", trigger);
         started.put("route", route);
         started.put("started", start.toString());
+        started.put("instance", settings.cluster().instanceId());
         started.put("pid", ProcessHandle.current().pid());
         ledger.append(started);
+    }
 
-        ProducerTemplate template = context.createProducerTemplate();
-        Exchange ex;
-        try {
-            ex = template.send("direct:" + route, e -> {
-                e.getIn().setHeader(RUN_ID, id);
-                e.getIn().setHeader(TRIGGER, trigger);
-            });
-        } finally {
-            template.stop();
-        }
+    /**
+     * The run has ended, well or not (called from the route's finally block, where the exception,
+     * if any, is in {@code exception}): the "finished" record, the report; the record becomes the body.
+     */
+    public Map<String, Object> finished(Exchange exchange) {
+        Throwable failure = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String route = exchange.getIn().getHeader(ROUTE, String.class);
+        String trigger = exchange.getIn().getHeader(TRIGGER, String.class);
+        String id = exchange.getIn().getHeader(RUN_ID, String.class);
+        Instant start = exchange.getProperty(STARTED_AT, Instant.class);
         Instant end = Instant.now();
-        boolean ok = !ex.isFailed();
-        String stage = ok ? null : ex.getProperty(Exchange.FAILURE_ROUTE_ID, route, String.class);
-        boolean abandoned = !ok && (causedBy(ex.getException(), RunAbandonedException.class)
+        CamelContext context = exchange.getContext();
+        boolean ok = failure == null;
+        String stage = ok ? null : exchange.getProperty(StageTimer.FAILED_STAGE, route, String.class);
+        boolean abandoned = !ok && (causedBy(failure, RunAbandonedException.class)
                 || context.isStopping() || context.isStopped());
         String reason = ok ? null : abandoned
                 ? "stopped during stage " + stage + " by a shutdown of the service (SIGTERM or Ctrl-C)"
-                : ex.getException() == null ? "failed" : describe(ex.getException());
+                : describe(failure);
         double seconds = Duration.between(start, end).toMillis() / 1000.0;
 
         Map<String, Object> finished = new LinkedHashMap<>();
@@ -91,9 +115,13 @@ public final class RunExecutor {
         finished.put("started", start.toString());
         finished.put("ended", end.toString());
         finished.put("seconds", seconds);
-        finished.put("stageSeconds", timer.take(ex.getExchangeId()));
+        finished.put("instance", settings.cluster().instanceId());
+        @SuppressWarnings("unchecked")
+        Map<String, Double> stageSeconds = exchange.getProperty(StageTimer.STAGE_SECONDS, Map.class);
+        finished.put("stageSeconds", stageSeconds == null ? Map.of() : stageSeconds);
         finished.putAll(summary(new WorkDir(settings.workDir()), "cli-stage".equals(trigger) ? null : id));
-        finished.put("outcome", ok ? SUCCEEDED : abandoned ? ABANDONED : FAILED);
+        String outcome = ok ? SUCCEEDED : abandoned ? ABANDONED : FAILED;
+        finished.put("outcome", outcome);
         if (!ok) {
             finished.put(abandoned ? "stoppedAtStage" : "failedStage", stage);
             finished.put("reason", reason);
@@ -101,8 +129,9 @@ public final class RunExecutor {
         List<Map<String, Object>> earlier = ledger.runs();
         ledger.append(finished);
         writeReport(finished, earlier);
-        new Notifier(settings.notifications()).runFinished(context, finished);
-        return new Result(id, ok, stage, reason, seconds, abandoned);
+        exchange.getIn().setHeader(OUTCOME, outcome);
+        exchange.setProperty(RESULT, new Result(id, ok, stage, reason, seconds, abandoned));
+        return finished;
     }
 
     private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
@@ -139,7 +168,7 @@ public final class RunExecutor {
         try {
             ReportWriter.write(new WorkDir(settings.workDir()), run, previous);
         } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(RunExecutor.class).warn("cannot write the run report: {}", e.toString());
+            org.slf4j.LoggerFactory.getLogger(RunRecorder.class).warn("cannot write the run report: {}", e.toString());
         }
     }
 
