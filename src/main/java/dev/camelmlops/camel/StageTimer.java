@@ -14,15 +14,14 @@ import org.apache.camel.support.RoutePolicySupport;
 /**
  * Seconds spent in each stage route, per run: a route policy on every stage route notes when an
  * exchange enters and leaves it (Camel emits no per-step events for direct calls) and adds the
- * time to the exchange property {@value #STAGE_SECONDS}, which the run's record takes; the first
- * stage route to end with an exception is {@value #FAILED_STAGE}.
+ * time to the exchange property {@value #STAGE_SECONDS}; {@link #timings} gives a run's record
+ * the timings and the stage it failed in.
  */
 public final class StageTimer implements RoutePolicyFactory {
     /** Exchange property: route id -> seconds. */
     public static final String STAGE_SECONDS = "mlopsStageSeconds";
-    /** Exchange property: the innermost stage route the run failed in. */
-    public static final String FAILED_STAGE = "mlopsFailedStage";
-    private static final String STARTED = "mlopsStageStarted.";
+    /** Exchange property: stage route id -> System.nanoTime() when the exchange entered it, while inside. */
+    private static final String OPEN = "mlopsStagesOpen";
     /** The route groups timed: the stages, and the retrain routes that compose them (not the whole pipeline). */
     static final Set<String> GROUPS = Set.of("stage", "pipeline");
 
@@ -35,26 +34,60 @@ public final class StageTimer implements RoutePolicyFactory {
         return new RoutePolicySupport() {
             @Override
             public void onExchangeBegin(Route r, Exchange exchange) {
-                exchange.setProperty(STARTED + routeId, System.nanoTime());
+                open(exchange).put(routeId, System.nanoTime());
             }
 
             @Override
             public void onExchangeDone(Route r, Exchange exchange) {
-                if (exchange.getException() != null && exchange.getProperty(FAILED_STAGE) == null) {
-                    exchange.setProperty(FAILED_STAGE, routeId); // the innermost stage is done first
-                }
-                Long t0 = exchange.getProperty(STARTED + routeId, Long.class);
+                Long t0 = open(exchange).remove(routeId);
                 if (t0 != null) {
-                    exchange.removeProperty(STARTED + routeId);
-                    @SuppressWarnings("unchecked")
-                    Map<String, Double> seconds = exchange.getProperty(STAGE_SECONDS, Map.class);
-                    if (seconds == null) {
-                        seconds = new LinkedHashMap<>();
-                        exchange.setProperty(STAGE_SECONDS, seconds);
-                    }
-                    seconds.merge(routeId, (System.nanoTime() - t0) / 1e9, Double::sum);
+                    seconds(exchange).merge(routeId, (System.nanoTime() - t0) / 1e9, Double::sum);
                 }
             }
         };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Long> open(Exchange exchange) {
+        Map<String, Long> open = exchange.getProperty(OPEN, Map.class);
+        if (open == null) {
+            open = new java.util.concurrent.ConcurrentHashMap<>();
+            exchange.setProperty(OPEN, open);
+        }
+        return open;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Double> seconds(Exchange exchange) {
+        Map<String, Double> seconds = exchange.getProperty(STAGE_SECONDS, Map.class);
+        if (seconds == null) {
+            seconds = new LinkedHashMap<>();
+            exchange.setProperty(STAGE_SECONDS, seconds);
+        }
+        return seconds;
+    }
+
+    /**
+     * The stage timings of a run so far, read where the run ends (a finally block, before Camel
+     * has closed the routes a failure left open): every stage that ended, and the open ones
+     * (those the failure went through) up to now. {@code failedStage}: the innermost open stage,
+     * the one that began last; null when none is open.
+     */
+    public record Timings(Map<String, Double> seconds, String failedStage) {
+    }
+
+    public static Timings timings(Exchange exchange) {
+        Map<String, Double> seconds = new LinkedHashMap<>(seconds(exchange));
+        long now = System.nanoTime();
+        String innermost = null;
+        long latest = Long.MIN_VALUE;
+        for (Map.Entry<String, Long> e : open(exchange).entrySet()) {
+            seconds.merge(e.getKey(), (now - e.getValue()) / 1e9, Double::sum);
+            if (e.getValue() > latest) {
+                latest = e.getValue();
+                innermost = e.getKey();
+            }
+        }
+        return new Timings(seconds, innermost);
     }
 }

@@ -19,7 +19,6 @@ import dev.camelmlops.stage.TrainStage;
 import dev.camelmlops.stage.VerifyStage;
 import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
-import org.apache.camel.spi.IdempotentRepository;
 
 /**
  * Every bean the routes name, created once per application and bound under that name (camel-main
@@ -123,10 +122,5 @@ public final class MlopsBeans implements CamelConfiguration {
     @BindToRegistry("runLedger")
     public RunLedger runLedger() {
         return storage.ledger();
-    }
-
-    @BindToRegistry("inboxLocks")
-    public IdempotentRepository inboxLocks() {
-        return storage.inboxLocks();
     }
 }

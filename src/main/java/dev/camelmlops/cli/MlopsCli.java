@@ -251,9 +251,6 @@ public final class MlopsCli {
         props.setProperty("mlops.instance-id", settings.cluster().instanceId());
         props.setProperty("mlops.cluster", Boolean.toString(watch && settings.cluster().enabled()));
         props.setProperty("mlops.takeover-check-ms", Long.toString(settings.cluster().takeoverCheck().toMillis()));
-        // in a cluster, an inbox file's lock outlives its move for a while, so an instance that
-        // listed the file just before it moved does not take it again
-        props.setProperty("mlops.inbox-release-delay-ms", settings.cluster().enabled() ? "10000" : "0");
     }
 
     /** `mlops watch`: the long-running service. */

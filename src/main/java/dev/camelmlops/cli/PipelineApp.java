@@ -274,6 +274,7 @@ public final class PipelineApp implements AutoCloseable {
             @Override
             public void afterConfigure(BaseMainSupport m) {
                 m.getCamelContext().addRoutePolicyFactory(new StageTimer());
+                m.getCamelContext().getRegistry().bind("inboxLocks", storage.inboxLocks().apply(m.getCamelContext()));
             }
         });
         if (service && !storage.quartzProperties().isEmpty()) {

@@ -18,17 +18,19 @@ import org.apache.camel.support.processor.idempotent.MemoryIdempotentRepository;
  * the inbox's file locks and (in cluster mode) Quartz's job store. On one machine, files and this
  * process; with db.url, PostgreSQL ({@link ClusterStorage}).
  */
-record Storage(BatchStore batches, RunLedger ledger, RetrainLock lock, IdempotentRepository inboxLocks,
+record Storage(BatchStore batches, RunLedger ledger, RetrainLock lock,
+               java.util.function.Function<org.apache.camel.CamelContext, IdempotentRepository> inboxLocks,
                Map<String, String> quartzProperties, AutoCloseable resources) implements AutoCloseable {
 
     static Storage open(PipelineSettings settings, ShutdownSignal shutdown) {
         if (settings.cluster().enabled()) {
             ClusterStorage c = ClusterStorage.open(settings.cluster(), shutdown);
-            return new Storage(c.batches(), c.ledger(), c.lock(), c.inboxLocks(), c.quartzProperties(), c);
+            return new Storage(c.batches(), c.ledger(), c.lock(), c::inboxLocks, c.quartzProperties(), c);
         }
+        IdempotentRepository inboxLocks = MemoryIdempotentRepository.memoryIdempotentRepository(10_000);
         return new Storage(new FileBatchStore(settings.retrain().batchDir()), new FileRunLedger(settings.ledgerFile()),
                 new LocalRetrainLock(settings.cluster().instanceId(), shutdown),
-                MemoryIdempotentRepository.memoryIdempotentRepository(10_000), Map.of(), () -> { });
+                context -> inboxLocks, Map.of(), () -> { });
     }
 
     /** The ledger alone (mlops history): no lock, no pool beyond what reading needs. */

@@ -158,7 +158,11 @@ public class RetrainRequests {
      * batches already pending (left by a run that was stopped or crashed, or stored while no
      * service ran), so data never waits for an unrelated trigger; null when neither.
      */
-    public String startUpTrigger(Instant now) {
+    public String startUpTrigger() {
+        return startUpTriggerAt(Instant.now());
+    }
+
+    String startUpTriggerAt(Instant now) {
         if (!settings.cluster().enabled() && catchUpDue(now)) {
             return "schedule-catch-up";
         }

@@ -99,7 +99,8 @@ public final class RunRecorder {
         Instant end = Instant.now();
         CamelContext context = exchange.getContext();
         boolean ok = failure == null;
-        String stage = ok ? null : exchange.getProperty(StageTimer.FAILED_STAGE, route, String.class);
+        StageTimer.Timings timings = StageTimer.timings(exchange);
+        String stage = ok ? null : timings.failedStage() != null ? timings.failedStage() : route;
         boolean abandoned = !ok && (causedBy(failure, RunAbandonedException.class)
                 || context.isStopping() || context.isStopped());
         String reason = ok ? null : abandoned
@@ -116,9 +117,7 @@ public final class RunRecorder {
         finished.put("ended", end.toString());
         finished.put("seconds", seconds);
         finished.put("instance", settings.cluster().instanceId());
-        @SuppressWarnings("unchecked")
-        Map<String, Double> stageSeconds = exchange.getProperty(StageTimer.STAGE_SECONDS, Map.class);
-        finished.put("stageSeconds", stageSeconds == null ? Map.of() : stageSeconds);
+        finished.put("stageSeconds", timings.seconds());
         finished.putAll(summary(new WorkDir(settings.workDir()), "cli-stage".equals(trigger) ? null : id));
         String outcome = ok ? SUCCEEDED : abandoned ? ABANDONED : FAILED;
         finished.put("outcome", outcome);
