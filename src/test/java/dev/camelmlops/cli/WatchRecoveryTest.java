@@ -9,24 +9,17 @@ import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.InboxFiles;
 import dev.camelmlops.testing.TinyFashion;
-import java.io.File;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
+import dev.camelmlops.testing.WatchProcess;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,72 +59,11 @@ class WatchRecoveryTest {
         }
     }
 
-    /**
-     * `mlops watch` in its own JVM (main classes and dependencies, not the test classes), its
-     * output in a file (Process.destroy() would close a pipe, losing what the process logs while
-     * it stops).
-     */
-    final class Service {
-        final Process process;
-        final Path log;
-
+    /** `mlops watch` as a process, with this test's settings. */
+    final class Service extends WatchProcess {
         Service(String... extra) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx1g", "-Dmlops.home=" + HOME, "-cp", mainClassPath(), MlopsCli.class.getName(), "watch"));
-            cmd.addAll(cli.defaults());
-            cmd.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
-                    "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
-            cmd.addAll(List.of(extra));
-            log = tmp.resolve("watch-" + (started.size() + 1) + ".log");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
-            process = pb.start();
+            super(HOME, tmp.resolve("watch-" + (started.size() + 1) + ".log"), arguments(extra));
             started.add(this);
-            awaitTrue("the service started", 90, () -> {
-                if (!process.isAlive()) {
-                    throw new AssertionError("the service exited with " + process.exitValue() + ":\n" + output());
-                }
-                return find(Pattern.compile("health at (http://\\S+/health)")) != null;
-            });
-        }
-
-        /** Sends SIGTERM, as systemd or kill(1) does (without touching the process's streams). */
-        void sigterm() {
-            process.toHandle().destroy();
-        }
-
-        /** Waits (bounded) until the process has exited and all its output is read. */
-        boolean awaitExit(int seconds) throws InterruptedException {
-            return process.waitFor(seconds, TimeUnit.SECONDS);
-        }
-
-        List<String> lines() {
-            try {
-                return Files.readAllLines(log, StandardCharsets.ISO_8859_1);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }
-
-        Matcher find(Pattern p) {
-            for (String l : lines()) {
-                Matcher m = p.matcher(l);
-                if (m.find()) {
-                    return m;
-                }
-            }
-            return null;
-        }
-
-        String output() {
-            return String.join("\n", lines());
-        }
-
-        /** GET /health: status code and body. */
-        HttpResponse<String> health() throws Exception {
-            String url = find(Pattern.compile("health at (http://\\S+/health)")).group(1);
-            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         }
 
         /** Waits until a retrain is in training: its started line is in the ledger and epochs go by. */
@@ -142,21 +74,17 @@ class WatchRecoveryTest {
         }
     }
 
-    /** The test JVM's class path without the test classes (their logging configuration is for tests). */
-    private static String mainClassPath() {
-        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .filter(e -> !e.endsWith("test-classes") && !e.endsWith("test-classes/"))
-                .collect(Collectors.joining(File.pathSeparator));
+    private List<String> arguments(String... extra) {
+        List<String> args = new ArrayList<>(cli.defaults());
+        args.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
+                "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
+        args.addAll(List.of(extra));
+        return args;
     }
 
     private static void awaitTrue(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + seconds + " s: " + what);
-            }
-            Thread.sleep(100);
-        }
+        WatchProcess.awaitTrue(what, seconds, condition);
+    }
     }
 
     private List<Map<String, Object>> retrains() {
