@@ -22,6 +22,8 @@ public final class StageTimer implements RoutePolicyFactory {
     public static final String STAGE_SECONDS = "mlopsStageSeconds";
     /** Exchange property: stage route id -> System.nanoTime() when the exchange entered it, while inside. */
     private static final String OPEN = "mlopsStagesOpen";
+    /** Exchange property: stage routes that ended with an exception -> when they began. */
+    private static final String FAILED = "mlopsStagesFailed";
     /** The route groups timed: the stages, and the retrain routes that compose them (not the whole pipeline). */
     static final Set<String> GROUPS = Set.of("stage", "pipeline");
 
@@ -40,11 +42,24 @@ public final class StageTimer implements RoutePolicyFactory {
             @Override
             public void onExchangeDone(Route r, Exchange exchange) {
                 Long t0 = open(exchange).remove(routeId);
+                if (t0 != null && exchange.getException() != null) {
+                    failed(exchange).put(routeId, t0);
+                }
                 if (t0 != null) {
                     seconds(exchange).merge(routeId, (System.nanoTime() - t0) / 1e9, Double::sum);
                 }
             }
         };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Long> failed(Exchange exchange) {
+        Map<String, Long> failed = exchange.getProperty(FAILED, Map.class);
+        if (failed == null) {
+            failed = new java.util.concurrent.ConcurrentHashMap<>();
+            exchange.setProperty(FAILED, failed);
+        }
+        return failed;
     }
 
     @SuppressWarnings("unchecked")
@@ -70,8 +85,9 @@ public final class StageTimer implements RoutePolicyFactory {
     /**
      * The stage timings of a run so far, read where the run ends (a finally block, before Camel
      * has closed the routes a failure left open): every stage that ended, and the open ones
-     * (those the failure went through) up to now. {@code failedStage}: the innermost open stage,
-     * the one that began last; null when none is open.
+     * (those the failure went through) up to now. {@code failedStage}: the innermost stage the
+     * failure went through (open, or ended with the exception), the one that began last; null
+     * when there is none.
      */
     public record Timings(Map<String, Double> seconds, String failedStage) {
     }
@@ -81,8 +97,12 @@ public final class StageTimer implements RoutePolicyFactory {
         long now = System.nanoTime();
         String innermost = null;
         long latest = Long.MIN_VALUE;
+        Map<String, Long> candidates = new LinkedHashMap<>(failed(exchange));
         for (Map.Entry<String, Long> e : open(exchange).entrySet()) {
             seconds.merge(e.getKey(), (now - e.getValue()) / 1e9, Double::sum);
+            candidates.put(e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, Long> e : candidates.entrySet()) {
             if (e.getValue() > latest) {
                 latest = e.getValue();
                 innermost = e.getKey();

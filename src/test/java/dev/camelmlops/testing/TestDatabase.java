@@ -10,15 +10,15 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * A fresh PostgreSQL database for one test, on the server named by MLOPS_TEST_DB_URL (a database
- * to connect to first, e.g. jdbc:postgresql://127.0.0.1:5432/postgres), MLOPS_TEST_DB_USER and
- * MLOPS_TEST_DB_PASSWORD; the role must be allowed to create databases. `.ci/run` starts
+ * A fresh PostgreSQL database for one test, on the server named by PGTEST_URL (a database
+ * to connect to first, e.g. jdbc:postgresql://127.0.0.1:5432/postgres), PGTEST_USER and
+ * PGTEST_PASSWORD; the role must be allowed to create databases. `.ci/run` starts
  * PostgreSQL and sets them; elsewhere a test that needs one is skipped with that reason.
  */
 public final class TestDatabase implements AutoCloseable {
-    private static final String URL = System.getenv("MLOPS_TEST_DB_URL");
-    private static final String USER = System.getenv("MLOPS_TEST_DB_USER");
-    private static final String PASSWORD = System.getenv("MLOPS_TEST_DB_PASSWORD");
+    private static final String URL = System.getenv("PGTEST_URL");
+    private static final String USER = System.getenv("PGTEST_USER");
+    private static final String PASSWORD = System.getenv("PGTEST_PASSWORD");
     private final String name;
     private final String url;
 
@@ -29,8 +29,8 @@ public final class TestDatabase implements AutoCloseable {
 
     /** A new empty database; skips the test when no PostgreSQL is configured. */
     public static TestDatabase create() {
-        assumeTrue(URL != null && USER != null, "no PostgreSQL for tests: set MLOPS_TEST_DB_URL, MLOPS_TEST_DB_USER"
-                + " and MLOPS_TEST_DB_PASSWORD (.ci/run does)");
+        assumeTrue(URL != null && USER != null, "no PostgreSQL for tests: set PGTEST_URL, PGTEST_USER"
+                + " and PGTEST_PASSWORD (.ci/run does)");
         String name = "mlops_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD); Statement st = c.createStatement()) {
             st.execute("CREATE DATABASE " + name);
