@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Cluster mode end to end: two `mlops watch` processes on one PostgreSQL and one shared inbox
- * (and one deploy target), a schedule firing every 3 s, 22 files dropped over time, and one
+ * (and one deploy target), a schedule firing every 2 s, 22 files dropped over time, and one
  * instance killed (kill -9) in the middle of a retrain. Then: every batch was used by exactly
  * one finished run (or is still pending), no slot fired twice, no version was published twice,
  * the ledger holds every run once, and the survivor took up the dead instance's batches.
@@ -81,11 +81,15 @@ class ClusterWatchTest {
             drop(inbox, "batch-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(30, 100 + i)));
             Thread.sleep(400);
             if (i >= 8 && killedRun == null) {
-                Map<String, String> running = awaitARunningRetrain(60);
+                Map<String, String> running;
+                do { // a retrain that is still running half a second into it: well into training
+                    running = awaitARunningRetrain(60);
+                    Thread.sleep(500);
+                } while (count("SELECT count(*) FROM mlops_runs WHERE finished IS NULL AND id = '"
+                        + running.get("id") + "'") == 0);
                 killedRun = running.get("id");
                 WatchProcess victim = "node-a".equals(running.get("instance")) ? a : b;
                 survivor = victim == a ? b : a;
-                Thread.sleep(300); // well into training
                 killedBatches = strings("SELECT sha256 FROM mlops_batches WHERE run_id = '" + killedRun + "'");
                 victim.kill();
                 killedAt = Instant.now();
@@ -128,7 +132,7 @@ class ClusterWatchTest {
                 }
             }
         }
-        assertTrue(slots.size() >= 5, "the schedule fired: " + slots);
+        assertTrue(slots.size() >= 4, "the schedule fired: " + slots);
         slots.forEach((slot, on) -> assertEquals(1, on.size(), "slot " + slot + " fired on " + on));
         Set<String> firingInstances = new HashSet<>();
         slots.values().forEach(firingInstances::addAll);
@@ -150,7 +154,7 @@ class ClusterWatchTest {
         double takeoverSeconds = takeover == null ? -1
                 : Duration.between(killedAt, Instant.parse(runs.get(takeover).path("started").asText())).toMillis() / 1000.0;
         String health = survivor.health().body();
-        assertTrue(health.contains("\"instance\""), health);
+        assertTrue(health.contains("\"instance\"") && health.contains("retrain.running-on"), health);
 
         System.out.printf("cluster: files %d, batches %d, used %d, pending %d; slots fired %d (on %s), none twice;"
                         + " retrain runs %d on %s; versions published %s; runs in the ledger %d; killed run %s"
@@ -164,7 +168,7 @@ class ClusterWatchTest {
         args.addAll(db.options());
         args.addAll(List.of("-Dwork.dir=" + tmp.resolve("work-" + instance), "-Dcluster.instance-id=" + instance,
                 "-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300", "-Dinbox.read-lock-check-ms=150",
-                "-Dquality.max-regression=0.2", "-Dretrain.epochs=40", "-Dretrain.cron=0/3 * * * * ?",
+                "-Dquality.max-regression=0.2", "-Dretrain.epochs=300", "-Dretrain.cron=0/2 * * * * ?",
                 "-Dcluster.takeover-check-seconds=1", "-Dcluster.inbox-lock-max-age-seconds=5"));
         WatchProcess p = new WatchProcess(HOME, tmp.resolve(instance + ".log"), args);
         processes.add(p);
