@@ -216,7 +216,7 @@ public final class MlopsCli {
                 embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
                 settings = settings.withServingUrl(embedded.url());
             }
-            try (PipelineApp app = new PipelineApp(home, props, settings, listener(), out)) {
+            try (PipelineApp app = app(props, settings)) {
                 return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
             }
         } finally {
@@ -226,12 +226,28 @@ public final class MlopsCli {
         }
     }
 
+    /**
+     * The application on this configuration. In cluster mode it connects to the database first:
+     * a database that cannot be reached, or refuses the credentials, stops the command before
+     * anything runs (exit 2), with the URL and user but never the password.
+     */
+    private PipelineApp app(Properties props, PipelineSettings settings) {
+        try {
+            return new PipelineApp(home, props, settings, listener(), out);
+        } catch (IllegalStateException e) {
+            if (settings.cluster().enabled()) {
+                throw new ConfigurationException(e.getMessage());
+            }
+            throw e;
+        }
+    }
+
     /** Sends {@code message} through the notify route (with its retries); true when delivered. */
     boolean notify(Map<String, Object> message) {
         Properties props = configuration();
         PipelineSettings settings = settings(props);
         derive(props, settings, false);
-        try (PipelineApp app = new PipelineApp(home, props, settings, listener(), out)) {
+        try (PipelineApp app = app(props, settings)) {
             return app.notify(message);
         }
     }
@@ -287,7 +303,7 @@ public final class MlopsCli {
             embedded = EmbeddedServing.start(settings, settings.target().localFolder(DeployTarget.PROD));
             settings = settings.withServingUrl(embedded.url());
         }
-        return new WatchSetup(new PipelineApp(home, props, settings, listener(), out), embedded, healthPort);
+        return new WatchSetup(app(props, settings), embedded, healthPort);
     }
 
     /** watch.health-port (validated with the other settings). */

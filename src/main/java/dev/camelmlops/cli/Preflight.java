@@ -131,6 +131,7 @@ final class Preflight {
                 p -> checks.add(new Check("health port", false, p + " (is mlops watch running?)")),
                 () -> checks.add(new Check("health port", true, healthPort == 0 ? "a free port is picked at start"
                         : s.serving().host() + ":" + healthPort + " is free")));
+        checks.add(database(s));
         s.notifications().webhookUrl().ifPresentOrElse(url -> checks.add(webhook(url)),
                 () -> checks.add(new Check("webhook", true, "not configured (notify.webhook-url)")));
         return checks;
@@ -190,6 +191,48 @@ final class Preflight {
             context.stop();
         }
         return checks;
+    }
+
+    /**
+     * Cluster mode: the database answers with these credentials; says whether the tables exist
+     * yet and which instances are connected. Nothing is created.
+     */
+    static Check database(PipelineSettings s) {
+        PipelineSettings.Cluster c = s.cluster();
+        if (!c.enabled()) {
+            return new Check("database", true, "not configured (db.url): one machine, on files");
+        }
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("user", c.dbUsername());
+        c.dbPassword().ifPresent(p -> props.setProperty("password", p));
+        props.setProperty("connectTimeout", "10");
+        props.setProperty("ApplicationName", "mlops-check");
+        try (java.sql.Connection conn = java.sql.DriverManager.getConnection(c.dbUrl().get(), props);
+             java.sql.Statement st = conn.createStatement()) {
+            String version;
+            try (java.sql.ResultSet rs = st.executeQuery("SHOW server_version")) {
+                rs.next();
+                version = rs.getString(1);
+            }
+            boolean tables;
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT to_regclass('mlops_runs') IS NOT NULL")) {
+                rs.next();
+                tables = rs.getBoolean(1);
+            }
+            List<String> instances = new ArrayList<>();
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT DISTINCT application_name FROM pg_stat_activity"
+                    + " WHERE datname = current_database() AND application_name NOT IN ('', 'mlops-check',"
+                    + " 'mlops-history') ORDER BY 1")) {
+                while (rs.next()) {
+                    instances.add(rs.getString(1));
+                }
+            }
+            return new Check("database", true, c.dbUrl().get() + " as " + c.dbUsername() + ": PostgreSQL " + version
+                    + (tables ? ", tables present" : ", no tables yet (the first instance creates them)")
+                    + (instances.isEmpty() ? ", no instance connected" : ", connected: " + instances));
+        } catch (java.sql.SQLException e) {
+            return new Check("database", false, c.dbUrl().get() + " as " + c.dbUsername() + ": " + e.getMessage());
+        }
     }
 
     /** The serving REST API answers for the model (GET /v1/models/NAME); embedded: its port is free. */
