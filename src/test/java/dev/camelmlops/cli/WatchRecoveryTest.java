@@ -85,7 +85,6 @@ class WatchRecoveryTest {
     private static void awaitTrue(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
         WatchProcess.awaitTrue(what, seconds, condition);
     }
-    }
 
     private List<Map<String, Object>> retrains() {
         return ledger.runs().stream().filter(r -> "retrain".equals(r.get("route"))).toList();
