@@ -32,26 +32,26 @@ public final class RunMetrics implements AutoCloseable {
     /** Common tag on every metric (not "instance": Prometheus adds its own at scrape time). */
     public static final String INSTANCE_TAG = "mlops_instance";
 
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final String instance;
+    private final BatchStore batches;
     private final RunLedger ledger;
+    private final BooleanSupplier retrainRunning;
+    private volatile PrometheusMeterRegistry registry;
     private volatile double deployedVersion = Double.NaN;
     private volatile double deployedAccuracy = Double.NaN;
     private JvmGcMetrics gc;
 
     /**
+     * Nothing is measured until {@link #start()} (one-shot commands never start it, and pay
+     * nothing for it).
+     *
      * @param retrainRunning true while this instance runs a retrain (read at scrape time)
      */
     public RunMetrics(String instance, BatchStore batches, RunLedger ledger, BooleanSupplier retrainRunning) {
+        this.instance = instance;
+        this.batches = batches;
         this.ledger = ledger;
-        registry.config().commonTags(INSTANCE_TAG, instance);
-        Gauge.builder("mlops.inbox.pending.batches", batches, RunMetrics::pending).strongReference(true)
-                .description("Batches accepted from the inbox and waiting for a retrain").register(registry);
-        Gauge.builder("mlops.deployed.version", this, m -> m.deployedVersion)
-                .description("Version deployed by the last run that succeeded with a version").register(registry);
-        Gauge.builder("mlops.deployed.accuracy", this, m -> m.deployedAccuracy)
-                .description("Test accuracy of that version").register(registry);
-        Gauge.builder("mlops.retrain.running", retrainRunning, RunMetrics::running).strongReference(true)
-                .description("1 while this instance runs a retrain, else 0").register(registry);
+        this.retrainRunning = retrainRunning;
     }
 
     private static double pending(BatchStore batches) {
@@ -73,15 +73,29 @@ public final class RunMetrics implements AutoCloseable {
     }
 
     /**
-     * The service starts: the JVM metrics are bound and the deployed version and accuracy are read
-     * from the ledger (the last run that succeeded with a version), so a restarted service reports them.
+     * The service starts: the metrics are registered, the JVM's bound, and the deployed version and
+     * accuracy are read from the ledger (the last run that succeeded with a version), so a restarted
+     * service reports them.
      */
     public synchronized void start() {
+        if (registry == null) {
+            PrometheusMeterRegistry r = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            r.config().commonTags(INSTANCE_TAG, instance);
+            Gauge.builder("mlops.inbox.pending.batches", batches, RunMetrics::pending).strongReference(true)
+                    .description("Batches accepted from the inbox and waiting for a retrain").register(r);
+            Gauge.builder("mlops.deployed.version", this, m -> m.deployedVersion)
+                    .description("Version deployed by the last run that succeeded with a version").register(r);
+            Gauge.builder("mlops.deployed.accuracy", this, m -> m.deployedAccuracy)
+                    .description("Test accuracy of that version").register(r);
+            Gauge.builder("mlops.retrain.running", retrainRunning, RunMetrics::running).strongReference(true)
+                    .description("1 while this instance runs a retrain, else 0").register(r);
+            new JvmMemoryMetrics().bindTo(r);
+            new JvmThreadMetrics().bindTo(r);
+            new ProcessorMetrics().bindTo(r);
+            new UptimeMetrics().bindTo(r);
+            registry = r;
+        }
         if (gc == null) {
-            new JvmMemoryMetrics().bindTo(registry);
-            new JvmThreadMetrics().bindTo(registry);
-            new ProcessorMetrics().bindTo(registry);
-            new UptimeMetrics().bindTo(registry);
             gc = new JvmGcMetrics();
             gc.bindTo(registry);
         }
@@ -98,8 +112,15 @@ public final class RunMetrics implements AutoCloseable {
         }
     }
 
-    /** A run finished in this process: counted, its stage durations recorded, the deployed version noted. */
+    /**
+     * A run finished in this process: counted, its stage durations recorded, the deployed version
+     * noted. Nothing happens before {@link #start()}.
+     */
     public void finished(Map<String, Object> run) {
+        PrometheusMeterRegistry registry = this.registry;
+        if (registry == null) {
+            return;
+        }
         Counter.builder("mlops.runs").description("Runs finished by this instance")
                 .tag("trigger", triggerLabel(run.get("trigger")))
                 .tag("route", String.valueOf(run.getOrDefault("route", "unknown")))
@@ -139,9 +160,10 @@ public final class RunMetrics implements AutoCloseable {
         return colon > 0 ? t.substring(0, colon) : t;
     }
 
-    /** Every metric in Prometheus text format 0.0.4 ({@link #CONTENT_TYPE}). */
+    /** Every metric in Prometheus text format 0.0.4 ({@link #CONTENT_TYPE}); empty before {@link #start()}. */
     public String scrape() {
-        return registry.scrape();
+        PrometheusMeterRegistry registry = this.registry;
+        return registry == null ? "" : registry.scrape();
     }
 
     /** The service stops: the GC listeners are removed. */

@@ -70,6 +70,7 @@ class RunMetricsTest {
     void countsFinishedRunsByTriggerRouteAndOutcomeWithFollowUpsFoldedIntoOneLabel() {
         FileBatchStore batches = new FileBatchStore(tmp.resolve("batches"));
         try (RunMetrics metrics = new RunMetrics("host-1", batches, new FileRunLedger(tmp.resolve("l.jsonl")), () -> false)) {
+            metrics.start();
             metrics.finished(run("inbox", "retrain", "succeeded", 2, 0.81, Map.of("train", 1.5, "test", 0.25)));
             metrics.finished(run("follow-up:inbox,schedule", "retrain", "failed", null, 0.4, Map.of("train", 0.5)));
             metrics.finished(run("follow-up:schedule", "retrain", "failed", null, null, Map.of()));
@@ -98,6 +99,8 @@ class RunMetricsTest {
         AtomicBoolean running = new AtomicBoolean();
         try (RunMetrics metrics = new RunMetrics("host-1", batches, new FileRunLedger(tmp.resolve("l.jsonl")),
                 running::get)) {
+            metrics.finished(run("cli", "pipeline", "succeeded", 7, 0.9, Map.of("train", 1.0)));
+            assertEquals("", metrics.scrape(), "nothing measured before start() (one-shot commands)");
             metrics.start();
             String text = metrics.scrape();
             assertTrue(Double.isNaN(sample(text, "mlops_deployed_version")), text);
@@ -143,6 +146,7 @@ class RunMetricsTest {
                 new FileRunLedger(tmp.resolve("l.jsonl")), () -> {
                     throw new IllegalStateException("lock holder unknown");
                 })) {
+            metrics.start();
             String text = metrics.scrape();
             assertTrue(Double.isNaN(sample(text, "mlops_inbox_pending_batches")), text);
             assertTrue(Double.isNaN(sample(text, "mlops_retrain_running")), text);
