@@ -2,9 +2,11 @@ package dev.camelmlops.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.camelmlops.run.RunMetrics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -14,13 +16,42 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckHelper;
 
-/** {@code GET /health} of `mlops watch`: Camel's health checks (routes, the last run) as JSON. */
+/**
+ * The health port of `mlops watch`: {@code GET /health}, Camel's health checks (routes, the last
+ * run) as JSON; {@code GET /metrics}, the {@link RunMetrics} in Prometheus text format.
+ */
 final class HealthEndpoint implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HealthEndpoint.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private final HttpServer http;
 
-    HealthEndpoint(CamelContext context, String host, int port) throws IOException {
+    HealthEndpoint(CamelContext context, RunMetrics metrics, String host, int port) throws IOException {
         http = HttpServer.create(new InetSocketAddress(host, port), 16);
+        http.createContext("/metrics", ex -> {
+            try (ex) {
+                if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                    ex.sendResponseHeaders(405, -1);
+                    return;
+                }
+                byte[] b;
+                try {
+                    b = metrics.scrape().getBytes(StandardCharsets.UTF_8);
+                } catch (RuntimeException e) {
+                    LOG.warn("GET /metrics: {}", e.toString());
+                    ex.sendResponseHeaders(500, -1);
+                    return;
+                }
+                ex.getResponseHeaders().set("Content-Type", RunMetrics.CONTENT_TYPE);
+                boolean head = "HEAD".equals(ex.getRequestMethod());
+                ex.sendResponseHeaders(200, head ? -1 : b.length);
+                if (!head) {
+                    try (OutputStream os = ex.getResponseBody()) {
+                        os.write(b);
+                    }
+                }
+            }
+        });
         http.createContext("/health", ex -> {
             try (ex) {
                 Map<String, Object> body = report(context);

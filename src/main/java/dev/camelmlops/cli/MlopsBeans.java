@@ -6,6 +6,7 @@ import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.run.Notifier;
 import dev.camelmlops.run.RetrainLock;
 import dev.camelmlops.run.RetrainRequests;
+import dev.camelmlops.run.RunMetrics;
 import dev.camelmlops.run.RunRecorder;
 import dev.camelmlops.run.ShutdownSignal;
 import dev.camelmlops.settings.PipelineSettings;
@@ -37,6 +38,7 @@ public final class MlopsBeans implements CamelConfiguration {
     private final Notifier notifier;
     private final RetrainRequests requests;
     private final Storage storage;
+    private final RunMetrics metrics;
 
     MlopsBeans(PipelineSettings settings, BuildStage build, TrainingListener listener, ShutdownSignal shutdown,
                Storage storage) {
@@ -49,9 +51,12 @@ public final class MlopsBeans implements CamelConfiguration {
         this.verify = new VerifyStage(settings);
         this.retrain = new RetrainStage(settings, build, storage.batches());
         this.intake = new InboxIntake(settings, storage.batches());
-        this.recorder = new RunRecorder(settings, storage.ledger());
         this.notifier = new Notifier(settings.notifications());
         this.requests = new RetrainRequests(settings, storage.batches(), storage.ledger(), storage.lock());
+        String instance = settings.cluster().instanceId();
+        this.metrics = new RunMetrics(instance, storage.batches(), storage.ledger(),
+                () -> instance.equals(storage.lock().holder().orElse(null)));
+        this.recorder = new RunRecorder(settings, storage.ledger(), metrics);
     }
 
     @BindToRegistry("buildStage")
@@ -97,6 +102,11 @@ public final class MlopsBeans implements CamelConfiguration {
     @BindToRegistry("runRecorder")
     public RunRecorder runRecorder() {
         return recorder;
+    }
+
+    @BindToRegistry("runMetrics")
+    public RunMetrics runMetrics() {
+        return metrics;
     }
 
     @BindToRegistry("notifier")

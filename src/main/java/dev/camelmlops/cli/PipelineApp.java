@@ -100,7 +100,10 @@ public final class PipelineApp implements AutoCloseable {
                 try {
                     // before any retrain can start: a service without its health endpoint (the port
                     // taken since the start-up check) stops instead of running unobserved
-                    health.set(new HealthEndpoint(m.getCamelContext(), settings.serving().host(), healthPort));
+                    beans.runMetrics().start();
+                    health.set(new HealthEndpoint(m.getCamelContext(), beans.runMetrics(), settings.serving().host(),
+                            healthPort));
+                    healthEndpoint = health.get();
                 } catch (java.io.IOException e) {
                     healthFailure.set("cannot start the health endpoint on " + settings.serving().host() + ":"
                             + healthPort + " (watch.health-port): " + e.getMessage());
@@ -112,7 +115,7 @@ public final class PipelineApp implements AutoCloseable {
                 out.println("Watching " + settings.retrain().inboxDir().toAbsolutePath() + (settings.retrain().cron()
                         .isBlank() ? "" : " and the schedule '" + settings.retrain().cron() + "'")
                         + "; health at http://" + settings.serving().host() + ":" + health.get().port()
-                        + "/health (Ctrl-C or SIGTERM to stop)");
+                        + "/health, metrics at /metrics (Ctrl-C or SIGTERM to stop)");
             }
 
             @Override
@@ -144,6 +147,8 @@ public final class PipelineApp implements AutoCloseable {
             if (health.get() != null) {
                 health.get().close();
             }
+            healthEndpoint = null;
+            beans.runMetrics().close();
             LOG.info("stopped{}", signalled.get() ? " (signal: SIGTERM or Ctrl-C)" : "");
             stopped.countDown();
             try {
@@ -160,6 +165,13 @@ public final class PipelineApp implements AutoCloseable {
     }
 
     private volatile Main watching;
+    private volatile HealthEndpoint healthEndpoint;
+
+    /** The port the running service's health endpoint (/health, /metrics) is bound to, or -1. */
+    public int healthPort() {
+        HealthEndpoint h = healthEndpoint;
+        return h == null ? -1 : h.port();
+    }
 
     /** Stops {@link #watch} as SIGTERM would (for tests and embedding). */
     public void stopWatch() {

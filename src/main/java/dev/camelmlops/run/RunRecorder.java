@@ -24,7 +24,7 @@ import org.apache.camel.RuntimeCamelException;
  * Records runs (the route {@code run} calls it): {@link #started} gives the run its id and writes
  * the "started" record to the ledger; {@link #finished}, called whatever the outcome, writes the
  * "finished" record (trigger, times, per-stage seconds, data hashes, parameters, metrics, version,
- * outcome and reason), the report, and leaves the record as the body for the notification.
+ * outcome and reason), the report, feeds the {@link RunMetrics}, and leaves the record as the body for the notification.
  */
 public final class RunRecorder {
     /** Header: the run's id. */
@@ -41,10 +41,17 @@ public final class RunRecorder {
 
     private final PipelineSettings settings;
     private final RunLedger ledger;
+    private final RunMetrics metrics;
 
     public RunRecorder(PipelineSettings settings, RunLedger ledger) {
+        this(settings, ledger, null);
+    }
+
+    /** With {@code metrics} (may be null): fed each finished run. */
+    public RunRecorder(PipelineSettings settings, RunLedger ledger, RunMetrics metrics) {
         this.settings = settings;
         this.ledger = ledger;
+        this.metrics = metrics;
     }
 
     /** The outcomes a finished record can have. */
@@ -130,6 +137,13 @@ public final class RunRecorder {
         writeReport(finished, earlier);
         exchange.getIn().setHeader(OUTCOME, outcome);
         exchange.setProperty(RESULT, new Result(id, ok, stage, reason, seconds, abandoned));
+        if (metrics != null) {
+            try {
+                metrics.finished(finished);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(RunRecorder.class).warn("cannot update the metrics: {}", e.toString());
+            }
+        }
         return finished;
     }
 

@@ -149,6 +149,56 @@ class WatchServiceTest {
         assertEquals(3, names(inbox.resolve(".done")).size());
     }
 
+    /** GET /metrics on the service's health port: the content type and the body. */
+    private static String[] metrics(Service s) throws Exception {
+        int port = s.setup.app().healthPort();
+        assertTrue(port > 0, "the health endpoint is bound");
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .timeout(java.time.Duration.ofSeconds(10)).GET().build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return new String[] {r.headers().firstValue("Content-Type").orElse(""), r.body()};
+    }
+
+    /** The sample line of {@code name} whose labels contain every one of {@code labels}, e.g. "name{a="b"} 1.0". */
+    private static String sampleLine(String body, String name, String... labels) {
+        return body.lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+                .filter(l -> Arrays.stream(labels).allMatch(l::contains)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " " + Arrays.toString(labels) + " in:\n" + body));
+    }
+
+    private static double value(String line) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+
+    @Test
+    void metricsOnTheHealthPortCountTheInboxRetrainAndReportTheDeployedVersionBacklogAndJvm() throws Exception {
+        try (Service s = new Service()) {
+            String[] before = metrics(s);
+            assertEquals("text/plain; version=0.0.4; charset=utf-8", before[0]);
+            assertEquals(1.0, value(sampleLine(before[1], "mlops_deployed_version")),
+                    "version 1 (deployed by `mlops run` before the service started) read from the ledger");
+            assertFalse(before[1].contains("trigger=\"inbox\""), before[1]);
+
+            drop("batch-1.csv", InboxFiles.csv(TinyFashion.dataset(60, 11)));
+            s.settle();
+            assertEquals(1, retrains().size(), retrains().toString());
+            String body = metrics(s)[1];
+            String instance = "mlops_instance=\"" + retrains().get(0).get("instance") + "\"";
+            assertEquals(1.0, value(sampleLine(body, "mlops_runs_total", "trigger=\"inbox\"", "route=\"retrain\"",
+                    "outcome=\"succeeded\"", instance)), body);
+            assertEquals(2.0, value(sampleLine(body, "mlops_deployed_version")), body);
+            double accuracy = ((Number) ((Map<?, ?>) retrains().get(0).get("metrics")).get("accuracy")).doubleValue();
+            assertEquals(accuracy, value(sampleLine(body, "mlops_deployed_accuracy")), 1e-9, body);
+            assertEquals(0.0, value(sampleLine(body, "mlops_inbox_pending_batches")), body);
+            assertEquals(0.0, value(sampleLine(body, "mlops_retrain_running")), body);
+            assertEquals(1.0, value(sampleLine(body, "mlops_stage_seconds_count", "stage=\"warm-train\"")), body);
+            assertTrue(value(sampleLine(body, "mlops_stage_seconds_sum", "stage=\"warm-train\"")) > 0, body);
+            assertTrue(value(sampleLine(body, "jvm_memory_used_bytes", "area=\"heap\"")) >= 0, body);
+        }
+    }
+
     interface Action {
         void run() throws Exception;
     }
