@@ -197,37 +197,19 @@ public final class PipelineApp implements AutoCloseable {
         if (List.of("pipeline", "build", "retrain", "retrain-candidate").contains(route)) {
             buildStage.prefetch();
         }
-        Main main = newMain(false);
         FailureCounter failures = new FailureCounter();
-        AtomicReference<RunRecorder.Result> result = new AtomicReference<>();
-        main.addMainListener(new MainListenerSupport() {
-            @Override
-            public void afterConfigure(BaseMainSupport m) {
-                m.getCamelContext().getManagementStrategy().addEventNotifier(failures);
+        java.util.Optional<org.apache.camel.Exchange> sent = oneShot(failures, context -> {
+            if (settings.serving().url().isPresent() && SERVING_ROUTES.contains(route)) {
+                dev.camelmlops.camel.CamelHttpTransport.warmUp(context,
+                        settings.serving().url().get() + "/v1/models/" + settings.modelName());
             }
-
-            @Override
-            public void afterStart(BaseMainSupport m) {
-                if (settings.serving().url().isPresent() && SERVING_ROUTES.contains(route)) {
-                    dev.camelmlops.camel.CamelHttpTransport.warmUp(m.getCamelContext(),
-                            settings.serving().url().get() + "/v1/models/" + settings.modelName());
-                }
-                try {
-                    org.apache.camel.Exchange ex = m.getCamelContext().createFluentProducerTemplate().to(endpoint)
-                            .withHeader(RunRecorder.ROUTE, route).withHeader(RunRecorder.TRIGGER, trigger).send();
-                    result.set(ex.getProperty(RunRecorder.RESULT, RunRecorder.Result.class));
-                } finally {
-                    main.completed();
-                }
-            }
+            return context.createFluentProducerTemplate().to(endpoint)
+                    .withHeader(RunRecorder.ROUTE, route).withHeader(RunRecorder.TRIGGER, trigger).send();
         });
-        try {
-            main.run();
-        } catch (Exception e) {
-            out.println("FAILED: cannot start Camel: " + RunRecorder.describe(e));
+        if (sent.isEmpty()) {
             return ExitCodes.FAILED;
         }
-        RunRecorder.Result r = result.get();
+        RunRecorder.Result r = sent.get().getProperty(RunRecorder.RESULT, RunRecorder.Result.class);
         if (r == null || !r.succeeded() || failures.failures() > 0) {
             out.printf(Locale.ROOT, "FAILED at stage %s after %.1f s: %s%n", r == null ? route : r.failedStage(),
                     r == null ? 0.0 : r.seconds(), r == null || r.reason() == null ? "see the log above" : r.reason());
@@ -239,15 +221,30 @@ public final class PipelineApp implements AutoCloseable {
 
     /** Sends {@code message} to direct:notify in a one-shot context; true when the webhook took it. */
     boolean notify(java.util.Map<String, Object> message) {
+        return oneShot(new FailureCounter(), context -> context.createFluentProducerTemplate()
+                .to("direct:notify").withBody(message).send())
+                .map(ex -> Boolean.TRUE.equals(ex.getMessage().getHeader(dev.camelmlops.run.Notifier.DELIVERED)))
+                .orElse(false);
+    }
+
+    /**
+     * A one-shot context (no triggers): started, {@code send} called once it runs, stopped; the
+     * exchange it sent, or empty when Camel could not start (said on the output).
+     */
+    private java.util.Optional<org.apache.camel.Exchange> oneShot(FailureCounter failures,
+            java.util.function.Function<org.apache.camel.CamelContext, org.apache.camel.Exchange> send) {
         Main main = newMain(false);
-        java.util.concurrent.atomic.AtomicBoolean delivered = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<org.apache.camel.Exchange> sent = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport m) {
+                m.getCamelContext().getManagementStrategy().addEventNotifier(failures);
+            }
+
             @Override
             public void afterStart(BaseMainSupport m) {
                 try {
-                    org.apache.camel.Exchange ex = m.getCamelContext().createFluentProducerTemplate()
-                            .to("direct:notify").withBody(message).send();
-                    delivered.set(Boolean.TRUE.equals(ex.getMessage().getHeader(dev.camelmlops.run.Notifier.DELIVERED)));
+                    sent.set(send.apply(m.getCamelContext()));
                 } finally {
                     main.completed();
                 }
@@ -257,9 +254,9 @@ public final class PipelineApp implements AutoCloseable {
             main.run();
         } catch (Exception e) {
             out.println("FAILED: cannot start Camel: " + RunRecorder.describe(e));
-            return false;
+            return java.util.Optional.empty();
         }
-        return delivered.get();
+        return java.util.Optional.ofNullable(sent.get());
     }
 
     /**
