@@ -67,11 +67,16 @@ public class RetrainRequests {
 
     /** The worker starts a run: every trigger noted so far, as the headers of the run. */
     public synchronized void take(Exchange exchange) {
-        List<String> triggers = waiting.stream().distinct().toList();
+        List<String> triggers = waiting.isEmpty() ? List.of("request") : waiting.stream().distinct().toList();
         waiting.clear();
         queued = false;
         running = true;
-        String trigger = (followUp ? "follow-up:" : "") + String.join(",", triggers);
+        // a follow-up names every trigger it takes; a first run is named by the trigger that
+        // started it (others noted before it began are taken by it too, and logged)
+        String trigger = followUp ? "follow-up:" + String.join(",", triggers) : triggers.get(0);
+        if (!followUp && triggers.size() > 1) {
+            LOG.info("retrain ({}) also takes the requests of {}", trigger, triggers.subList(1, triggers.size()));
+        }
         followUp = false;
         // an inbox, start-up or take-over trigger is about data; only a schedule may ask for a run
         // regardless (retrain.only-with-new-data=false)
