@@ -129,8 +129,4 @@ public final class MlopsBeans implements CamelConfiguration {
         return storage.batches();
     }
 
-    @BindToRegistry("runLedger")
-    public RunLedger runLedger() {
-        return storage.ledger();
-    }
 }

@@ -69,9 +69,17 @@ public final class ClusterStorage implements AutoCloseable {
         return new ClusterStorage(cluster, db, shutdown);
     }
 
-    /** The ledger alone, for reading (mlops history): a small pool, its sessions named mlops-history. */
+    /**
+     * The ledger alone, for reading (mlops history): no pool (a connection per read, nothing left
+     * open), its sessions named mlops-history.
+     */
     public static RunLedger ledgerOnly(PipelineSettings.Cluster cluster) {
-        HikariDataSource db = Database.pool(cluster, "mlops-history", 1);
+        org.postgresql.ds.PGSimpleDataSource db = new org.postgresql.ds.PGSimpleDataSource();
+        db.setUrl(cluster.dbUrl().orElseThrow());
+        db.setUser(cluster.dbUsername());
+        cluster.dbPassword().ifPresent(db::setPassword);
+        db.setApplicationName("mlops-history");
+        db.setConnectTimeout(10);
         Database.migrate(db);
         return new PgRunLedger(db, describe(cluster));
     }

@@ -52,11 +52,6 @@ public final class PgBatchStore implements BatchStore {
     }
 
     @Override
-    public List<String> pending() {
-        return strings("SELECT sha256 FROM mlops_batches WHERE state = 'pending' ORDER BY received, sha256");
-    }
-
-    @Override
     public int pendingCount() {
         return count("SELECT count(*) FROM mlops_batches WHERE state = 'pending'");
     }

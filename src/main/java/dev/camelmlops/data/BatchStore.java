@@ -26,13 +26,8 @@ public interface BatchStore {
     /** True when a batch with this content is pending, claimed or used. */
     boolean known(String sha256);
 
-    /** Content hashes of the pending batches. */
-    List<String> pending();
-
     /** How many batches are pending (routes ask this to decide whether a retrain has anything to do). */
-    default int pendingCount() {
-        return pending().size();
-    }
+    int pendingCount();
 
     /** How many batches are claimed by runs (in cluster mode, with no retrain running: orphans of a dead instance). */
     int claimedCount();

@@ -77,8 +77,8 @@ public final class FileBatchStore implements BatchStore {
     }
 
     @Override
-    public synchronized List<String> pending() {
-        return list(pendingDir()).stream().map(p -> p.getFileName().toString()).toList();
+    public synchronized int pendingCount() {
+        return list(pendingDir()).size();
     }
 
     @Override

@@ -93,11 +93,6 @@ public final class Notifier {
         LOG.info("notify: delivered to the webhook");
     }
 
-    /** The redeliveries the route makes after the first attempt (notify.attempts - 1). */
-    public int redeliveries() {
-        return settings.attempts() - 1;
-    }
-
     private String withoutUrl(String message) {
         String m = message == null ? "failed" : message;
         return settings.webhookUrl().map(u -> m.replace(u, "<notify.webhook-url>")).orElse(m);

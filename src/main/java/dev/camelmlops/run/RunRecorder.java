@@ -68,10 +68,6 @@ public final class RunRecorder {
                          boolean abandoned) {
     }
 
-    public RunLedger ledger() {
-        return ledger;
-    }
-
     /** A run begins: its id (run.id for a run from the command line, else a new one) and its "started" record. */
     public void started(Exchange exchange) {
         String route = exchange.getIn().getHeader(ROUTE, String.class);
