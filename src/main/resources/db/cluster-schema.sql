@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS mlops_batches (
     claimed_at   TIMESTAMPTZ,
     consumed_at  TIMESTAMPTZ
 );
+-- Added with datasets other than Fashion-MNIST (RGB images): 1 for grey.
+ALTER TABLE mlops_batches ADD COLUMN IF NOT EXISTS channels INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX IF NOT EXISTS mlops_batches_state ON mlops_batches (state);
 CREATE INDEX IF NOT EXISTS mlops_batches_run ON mlops_batches (run_id);
 

@@ -33,16 +33,17 @@ public final class PgBatchStore implements BatchStore {
 
     @Override
     public boolean add(String sha256, Dataset data, String source) {
-        return update("INSERT INTO mlops_batches (sha256, source, received_by, images, rows, cols, pixels_gz, labels)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING", ps -> {
+        return update("INSERT INTO mlops_batches (sha256, source, received_by, images, rows, cols, channels,"
+                + " pixels_gz, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING", ps -> {
                     ps.setString(1, sha256);
                     ps.setString(2, source);
                     ps.setString(3, instance);
                     ps.setInt(4, data.size());
                     ps.setInt(5, data.rows());
                     ps.setInt(6, data.cols());
-                    ps.setBytes(7, gzip(data.pixels()));
-                    ps.setBytes(8, data.labels());
+                    ps.setInt(7, data.channels());
+                    ps.setBytes(8, gzip(data.pixels()));
+                    ps.setBytes(9, data.labels());
                 }) == 1;
     }
 
@@ -99,13 +100,13 @@ public final class PgBatchStore implements BatchStore {
     private Dataset read(String sha) {
         try (Connection c = db.getConnection();
              PreparedStatement ps = c.prepareStatement(
-                     "SELECT rows, cols, pixels_gz, labels FROM mlops_batches WHERE sha256 = ?")) {
+                     "SELECT rows, cols, pixels_gz, labels, channels FROM mlops_batches WHERE sha256 = ?")) {
             ps.setString(1, sha);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new IllegalStateException("batch " + sha + " is no longer in mlops_batches");
                 }
-                return new Dataset(gunzip(rs.getBytes(3)), rs.getBytes(4), rs.getInt(1), rs.getInt(2));
+                return new Dataset(gunzip(rs.getBytes(3)), rs.getBytes(4), rs.getInt(1), rs.getInt(2), rs.getInt(5));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read batch " + sha + ": " + e.getMessage(), e);

@@ -23,9 +23,9 @@ public record DataManifest(
     public record FileEntry(String name, String sha256, long bytes) {
     }
 
-    public record Split(int count, int rows, int cols, int[] classHistogram) {
-        public static Split of(Dataset d) {
-            return new Split(d.size(), d.rows(), d.cols(), d.classHistogram());
+    public record Split(int count, int rows, int cols, int channels, int[] classHistogram) {
+        public static Split of(Dataset d, int classes) {
+            return new Split(d.size(), d.rows(), d.cols(), d.channels(), d.classHistogram(classes));
         }
     }
 }

@@ -3,25 +3,35 @@ package dev.camelmlops.data;
 import java.util.Objects;
 
 /**
- * Labelled grey-scale images held as raw bytes (0-255), row-major, one image after another.
- * Bytes rather than floats keep a 60k-image split at 47 MB; conversion to float happens per batch.
+ * Labelled images held as raw bytes (0-255), row-major with the channels interleaved (height x
+ * width x channels, as TensorFlow's NHWC), one image after another; labels are class indexes,
+ * one unsigned byte each. Bytes rather than floats keep a 60k-image split at 47 MB; conversion to
+ * float happens per batch.
  */
 public final class Dataset {
-    public static final int CLASSES = 10;
-
     private final byte[] pixels;
     private final byte[] labels;
     private final int rows;
     private final int cols;
+    private final int channels;
 
+    /** Grey-scale images (one channel). */
     public Dataset(byte[] pixels, byte[] labels, int rows, int cols) {
+        this(pixels, labels, rows, cols, 1);
+    }
+
+    public Dataset(byte[] pixels, byte[] labels, int rows, int cols, int channels) {
         this.pixels = Objects.requireNonNull(pixels);
         this.labels = Objects.requireNonNull(labels);
         this.rows = rows;
         this.cols = cols;
-        if ((long) labels.length * rows * cols != pixels.length) {
+        this.channels = channels;
+        if (rows < 1 || cols < 1 || channels < 1) {
+            throw new IllegalArgumentException("image shape " + rows + "x" + cols + "x" + channels);
+        }
+        if ((long) labels.length * rows * cols * channels != pixels.length) {
             throw new IllegalArgumentException("pixel count " + pixels.length + " does not match "
-                    + labels.length + " images of " + rows + "x" + cols);
+                    + labels.length + " images of " + rows + "x" + cols + "x" + channels);
         }
     }
 
@@ -37,13 +47,23 @@ public final class Dataset {
         return cols;
     }
 
-    public int imageSize() {
-        return rows * cols;
+    public int channels() {
+        return channels;
     }
 
-    /** The label of image {@code i}, 0-9. */
+    /** "28x28x1": height x width x channels. */
+    public String shapeText() {
+        return rows + "x" + cols + "x" + channels;
+    }
+
+    /** Values per image: rows x cols x channels. */
+    public int imageSize() {
+        return rows * cols * channels;
+    }
+
+    /** The label (class index) of image {@code i}. */
     public int label(int i) {
-        return labels[i];
+        return labels[i] & 0xFF;
     }
 
     /** Raw pixels, shared (not copied): callers must not modify. */
@@ -56,11 +76,14 @@ public final class Dataset {
         return labels;
     }
 
-    /** Number of images per class. */
-    public int[] classHistogram() {
-        int[] h = new int[CLASSES];
+    /** Number of images per class, for {@code classes} classes (labels beyond are not counted). */
+    public int[] classHistogram(int classes) {
+        int[] h = new int[classes];
         for (byte l : labels) {
-            h[l]++;
+            int k = l & 0xFF;
+            if (k < classes) {
+                h[k]++;
+            }
         }
         return h;
     }
@@ -74,21 +97,40 @@ public final class Dataset {
         }
     }
 
-    /** All images of the given datasets, in order. */
-    public static Dataset concat(java.util.List<Dataset> parts) {
-        int n = 0;
+    /** All images of the given datasets (all of one shape), in order; empty parts list: no images of {@code like}'s shape. */
+    public static Dataset concat(java.util.List<Dataset> parts, Dataset like) {
+        long n = 0;
         for (Dataset d : parts) {
+            if (d.rows != like.rows || d.cols != like.cols || d.channels != like.channels) {
+                throw new IllegalArgumentException("cannot join images of " + d.shapeText() + " and " + like.shapeText());
+            }
             n += d.size();
         }
-        byte[] p = new byte[n * 784];
-        byte[] l = new byte[n];
+        int size = like.imageSize();
+        if (n * size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(n + " images of " + like.shapeText() + " do not fit in memory as one split");
+        }
+        byte[] p = new byte[(int) n * size];
+        byte[] l = new byte[(int) n];
         int at = 0;
         for (Dataset d : parts) {
-            System.arraycopy(d.pixels, 0, p, at * 784, d.pixels.length);
+            System.arraycopy(d.pixels, 0, p, at * size, d.pixels.length);
             System.arraycopy(d.labels, 0, l, at, d.labels.length);
             at += d.size();
         }
-        return new Dataset(p, l, 28, 28);
+        return new Dataset(p, l, like.rows, like.cols, like.channels);
+    }
+
+    /** The images at the given indexes, in that order. */
+    public Dataset select(int[] indexes) {
+        int size = imageSize();
+        byte[] p = new byte[indexes.length * size];
+        byte[] l = new byte[indexes.length];
+        for (int i = 0; i < indexes.length; i++) {
+            System.arraycopy(pixels, indexes[i] * size, p, i * size, size);
+            l[i] = labels[indexes[i]];
+        }
+        return new Dataset(p, l, rows, cols, channels);
     }
 
     /** A random sample of {@code fraction} of the images (seeded; without repetition). */
@@ -105,14 +147,7 @@ public final class Dataset {
             idx[i] = idx[j];
             idx[j] = t;
         }
-        int size = imageSize();
-        byte[] p = new byte[n * size];
-        byte[] l = new byte[n];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(pixels, idx[i] * size, p, i * size, size);
-            l[i] = labels[idx[i]];
-        }
-        return new Dataset(p, l, rows, cols);
+        return select(java.util.Arrays.copyOf(idx, n));
     }
 
     /** The first {@code n} images (or all, if fewer). */
@@ -124,6 +159,6 @@ public final class Dataset {
         System.arraycopy(pixels, 0, p, 0, p.length);
         byte[] l = new byte[n];
         System.arraycopy(labels, 0, l, 0, n);
-        return new Dataset(p, l, rows, cols);
+        return new Dataset(p, l, rows, cols, channels);
     }
 }

@@ -27,7 +27,7 @@ public final class FileBatchStore implements BatchStore {
 
     private static Batch batch(Path dir) {
         return new Batch(dir.getFileName().toString(),
-                () -> IdxReader.fashionMnist().read(dir.resolve("images.idx"), dir.resolve("labels.idx")));
+                () -> IdxReader.selfDescribing().read(dir.resolve("images.idx"), dir.resolve("labels.idx")));
     }
 
     private Path pendingDir() {
@@ -48,7 +48,7 @@ public final class FileBatchStore implements BatchStore {
         try {
             deleteTree(tmp);
             Files.createDirectories(tmp);
-            IdxWriter.writeImages(tmp.resolve("images.idx"), data.pixels(), data.rows(), data.cols());
+            IdxWriter.writeImages(tmp.resolve("images.idx"), data);
             IdxWriter.writeLabels(tmp.resolve("labels.idx"), data.labels());
             Files.writeString(tmp.resolve("batch.txt"), "source=" + source + "\nreceived=" + Instant.now()
                     + "\nimages=" + data.size() + "\n", StandardCharsets.UTF_8);

@@ -13,43 +13,76 @@ import java.util.zip.ZipException;
 
 /**
  * Reads and validates IDX files (the MNIST format), gzip-compressed or plain: magic numbers
- * (2051 images, 2049 labels), image dimensions, declared counts against the bytes present
- * (a truncated file is an error, so is trailing garbage), labels 0-9.
+ * (2051 grey images [n,rows,cols], 2052 images with channels [n,rows,cols,channels], 2049 labels),
+ * image dimensions against the dataset's, declared counts against the bytes present (a truncated
+ * file is an error, so is trailing garbage), labels below the number of classes.
  */
 public final class IdxReader {
+    /** Unsigned bytes, 3 dimensions: grey images. */
     public static final int IMAGES_MAGIC = 2051;
+    /** Unsigned bytes, 4 dimensions: images with a channel dimension last (RGB). */
+    public static final int IMAGES4_MAGIC = 2052;
     public static final int LABELS_MAGIC = 2049;
     /** Guard against absurd headers allocating gigabytes before the truncation is noticed. */
-    private static final long MAX_BYTES = 1L << 31;
+    private static final long MAX_BYTES = Integer.MAX_VALUE - 16;
 
     private final int expectedRows;
     private final int expectedCols;
+    private final int expectedChannels;
+    private final int classes;
 
-    public IdxReader(int expectedRows, int expectedCols) {
+    public IdxReader(int expectedRows, int expectedCols, int expectedChannels, int classes) {
         this.expectedRows = expectedRows;
         this.expectedCols = expectedCols;
+        this.expectedChannels = expectedChannels;
+        this.classes = classes;
+    }
+
+    public static IdxReader of(DatasetSpec spec) {
+        return new IdxReader(spec.height(), spec.width(), spec.channels(), spec.classCount());
     }
 
     public static IdxReader fashionMnist() {
-        return new IdxReader(28, 28);
+        return of(DatasetSpec.FASHION_MNIST);
     }
 
-    /** Images file: returns pixels, count = length / (rows*cols). */
+    /** Is this an IDX images magic number (either form)? */
+    /**
+     * A reader that takes the image shape from each file's header (files this program wrote
+     * itself, such as stored batches), and accepts labels 0-255; check the result against the
+     * dataset with {@link DatasetSpec#check}.
+     */
+    public static IdxReader selfDescribing() {
+        return new IdxReader(0, 0, 0, DatasetSpec.MAX_CLASSES);
+    }
+
+    public static boolean isImagesMagic(int magic) {
+        return magic == IMAGES_MAGIC || magic == IMAGES4_MAGIC;
+    }
+
+    /** Images file: returns pixels, count = length / (rows*cols*channels). */
     public byte[] readImages(Path file) {
+        return readImagesAndShape(file).pixels();
+    }
+
+    private record Images(byte[] pixels, int rows, int cols, int channels) {
+    }
+
+    private Images readImagesAndShape(Path file) {
         try (DataInputStream in = open(file)) {
             Header h = readHeader(in, file, true);
             if (h.payloadBytes() > MAX_BYTES) {
                 throw new InvalidDataException(file, "header declares " + h.count() + " images, too many to load");
             }
             byte[] pixels = new byte[(int) h.payloadBytes()];
-            readPayload(in, file, pixels, h.count(), expectedRows * expectedCols, "image");
-            return pixels;
+            readPayload(in, file, pixels, h.count(), h.rows() * h.cols() * h.channels(), "image");
+            return new Images(pixels, h.rows(), h.cols(), h.channels());
         } catch (IOException e) {
             throw ioFailure(file, e);
         }
     }
 
-    /** Labels file: returns labels, each validated to be 0-9. */
+    /** Labels file: returns labels, each validated to be a class index. */
     public byte[] readLabels(Path file) {
         try (DataInputStream in = open(file)) {
             Header h = readHeader(in, file, false);
@@ -57,8 +90,9 @@ public final class IdxReader {
             readPayload(in, file, labels, h.count(), 1, "label");
             for (int i = 0; i < labels.length; i++) {
                 int l = labels[i] & 0xFF;
-                if (l >= Dataset.CLASSES) {
-                    throw new InvalidDataException(file, "label " + l + " at index " + i + " is outside 0-9");
+                if (l >= classes) {
+                    throw new InvalidDataException(file, "label " + l + " at index " + i + " is outside 0-"
+                            + (classes - 1) + " (" + classes + " classes)");
                 }
             }
             return labels;
@@ -68,7 +102,8 @@ public final class IdxReader {
     }
 
     /** What an IDX header declares. */
-    public record Header(boolean images, int count, long headerBytes, long payloadBytes) {
+    public record Header(boolean images, int count, long headerBytes, long payloadBytes, int rows, int cols,
+                         int channels) {
     }
 
     /**
@@ -120,9 +155,10 @@ public final class IdxReader {
 
     private Header readHeader(DataInputStream in, Path file, boolean images) throws IOException {
         int magic = readHeaderInt(in, file, "magic number");
-        if (images && magic != IMAGES_MAGIC) {
+        if (images && !isImagesMagic(magic)) {
             throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + IMAGES_MAGIC
-                    + " (IDX unsigned-byte images, 3 dimensions)" + hintFor(magic));
+                    + " (IDX unsigned-byte images, 3 dimensions) or " + IMAGES4_MAGIC
+                    + " (4 dimensions, channels last)" + hintFor(magic));
         }
         if (!images && magic != LABELS_MAGIC) {
             throw new InvalidDataException(file, "bad magic number " + magic + ", expected " + LABELS_MAGIC
@@ -133,34 +169,41 @@ public final class IdxReader {
             if (count < 0) {
                 throw new InvalidDataException(file, "negative label count " + count);
             }
-            return new Header(false, count, 8, count);
+            return new Header(false, count, 8, count, 0, 0, 0);
         }
         int rows = readHeaderInt(in, file, "row count");
         int cols = readHeaderInt(in, file, "column count");
+        int channels = magic == IMAGES4_MAGIC ? readHeaderInt(in, file, "channel count") : 1;
         if (count < 0) {
             throw new InvalidDataException(file, "negative image count " + count);
         }
-        if (rows != expectedRows || cols != expectedCols) {
-            throw new InvalidDataException(file, "images are " + rows + "x" + cols + ", expected "
-                    + expectedRows + "x" + expectedCols);
+        if (rows < 1 || cols < 1 || channels < 1) {
+            throw new InvalidDataException(file, "images are " + rows + "x" + cols + "x" + channels
+                    + ": every dimension must be at least 1");
         }
-        return new Header(true, count, 16, (long) count * rows * cols);
+        if (expectedRows > 0 && (rows != expectedRows || cols != expectedCols || channels != expectedChannels)) {
+            throw new InvalidDataException(file, "images are " + rows + "x" + cols + "x" + channels + ", expected "
+                    + expectedRows + "x" + expectedCols + "x" + expectedChannels
+                    + " (dataset.height x dataset.width x dataset.channels)");
+        }
+        return new Header(true, count, magic == IMAGES4_MAGIC ? 20 : 16, (long) count * rows * cols * channels,
+                rows, cols, channels);
     }
 
     /** Reads an images file and a labels file and checks they pair up. */
     public Dataset read(Path images, Path labels) {
-        byte[] pixels = readImages(images);
+        Images im = readImagesAndShape(images);
         byte[] l = readLabels(labels);
-        int imageCount = pixels.length / (expectedRows * expectedCols);
+        int imageCount = im.pixels().length / (im.rows() * im.cols() * im.channels());
         if (imageCount != l.length) {
             throw new InvalidDataException(images, "has " + imageCount + " images but " + labels.getFileName()
                     + " has " + l.length + " labels");
         }
-        return new Dataset(pixels, l, expectedRows, expectedCols);
+        return new Dataset(im.pixels(), l, im.rows(), im.cols(), im.channels());
     }
 
     private static String hintFor(int magic) {
-        if (magic == IMAGES_MAGIC) {
+        if (isImagesMagic(magic)) {
             return " (this is an images file)";
         }
         if (magic == LABELS_MAGIC) {

@@ -17,14 +17,26 @@ public final class IdxWriter {
     }
 
     public static String writeImages(Path file, byte[] pixels, int rows, int cols) {
-        int count = pixels.length / (rows * cols);
+        return writeImages(file, pixels, rows, cols, 1);
+    }
+
+    /** Grey images as IDX 2051 [n,rows,cols]; with more channels IDX 2052 [n,rows,cols,channels]. */
+    public static String writeImages(Path file, byte[] pixels, int rows, int cols, int channels) {
+        int count = pixels.length / (rows * cols * channels);
         return write(file, out -> {
-            out.writeInt(IdxReader.IMAGES_MAGIC);
+            out.writeInt(channels == 1 ? IdxReader.IMAGES_MAGIC : IdxReader.IMAGES4_MAGIC);
             out.writeInt(count);
             out.writeInt(rows);
             out.writeInt(cols);
+            if (channels != 1) {
+                out.writeInt(channels);
+            }
             out.write(pixels);
         });
+    }
+
+    public static String writeImages(Path file, Dataset d) {
+        return writeImages(file, d.pixels(), d.rows(), d.cols(), d.channels());
     }
 
     public static String writeLabels(Path file, byte[] labels) {

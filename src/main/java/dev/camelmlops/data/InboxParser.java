@@ -23,10 +23,11 @@ import java.util.zip.ZipInputStream;
  * {@link InvalidDataException} saying exactly what is wrong (line and column for CSV).
  */
 public final class InboxParser {
-    static final int PIXELS = 784;
+    private final DatasetSpec spec;
     private final long maxBytes;
 
-    public InboxParser(long maxBytes) {
+    public InboxParser(DatasetSpec spec, long maxBytes) {
+        this.spec = spec;
         this.maxBytes = maxBytes;
     }
 
@@ -61,91 +62,7 @@ public final class InboxParser {
     // ---------------------------------------------------------------- CSV
 
     Dataset parseCsv(Path file, String name) {
-        List<byte[]> rows = new ArrayList<>();
-        List<Byte> labels = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String header = in.readLine();
-            if (header == null || header.isBlank()) {
-                throw new InvalidDataException(name, "empty file", null);
-            }
-            header = header.strip();
-            if (header.startsWith("\uFEFF")) {
-                header = header.substring(1);
-            }
-            checkHeader(name, header);
-            String line;
-            int lineNo = 1;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] cols = line.strip().split(",", -1);
-                if (cols.length != PIXELS + 1) {
-                    throw new InvalidDataException(name, "line " + lineNo + ": expected " + (PIXELS + 1)
-                            + " columns (label + 784 pixels), found " + cols.length, null);
-                }
-                int label = integer(name, lineNo, 1, "label", cols[0]);
-                if (label < 0 || label >= Dataset.CLASSES) {
-                    throw new InvalidDataException(name, "line " + lineNo + ", column 1 (label): " + label
-                            + " is outside 0-9", null);
-                }
-                byte[] px = new byte[PIXELS];
-                for (int c = 1; c <= PIXELS; c++) {
-                    int v = integer(name, lineNo, c + 1, "pixel" + c, cols[c]);
-                    if (v < 0 || v > 255) {
-                        throw new InvalidDataException(name, "line " + lineNo + ", column " + (c + 1) + " (pixel" + c
-                                + "): " + v + " is outside 0-255", null);
-                    }
-                    px[c - 1] = (byte) v;
-                }
-                rows.add(px);
-                labels.add((byte) label);
-            }
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new InvalidDataException(name, "not a text file (invalid UTF-8)", e);
-        } catch (IOException e) {
-            throw new InvalidDataException(name, "cannot be read: " + e, e);
-        }
-        if (rows.isEmpty()) {
-            throw new InvalidDataException(name, "no data rows after the header", null);
-        }
-        byte[] pixels = new byte[rows.size() * PIXELS];
-        byte[] l = new byte[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            System.arraycopy(rows.get(i), 0, pixels, i * PIXELS, PIXELS);
-            l[i] = labels.get(i);
-        }
-        return new Dataset(pixels, l, 28, 28);
-    }
-
-    private static void checkHeader(String name, String header) {
-        String[] cols = header.split(",", -1);
-        if (cols.length != PIXELS + 1) {
-            throw new InvalidDataException(name, "line 1: wrong header: expected 785 columns 'label,pixel1,...,pixel784',"
-                    + " found " + cols.length + " ('" + abbreviate(header) + "')", null);
-        }
-        for (int c = 0; c < cols.length; c++) {
-            String expected = c == 0 ? "label" : "pixel" + c;
-            if (!expected.equals(cols[c].strip())) {
-                throw new InvalidDataException(name, "line 1, column " + (c + 1) + ": wrong header: expected '"
-                        + expected + "', found '" + abbreviate(cols[c]) + "'", null);
-            }
-        }
-    }
-
-    private static int integer(String name, int line, int column, String what, String text) {
-        String t = text.strip();
-        try {
-            return Integer.parseInt(t);
-        } catch (NumberFormatException e) {
-            throw new InvalidDataException(name, "line " + line + ", column " + column + " (" + what + "): '"
-                    + abbreviate(t) + "' is not an integer", null);
-        }
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 30 ? s.substring(0, 30) + "..." : s;
+        return new CsvImages(spec).read(file, name);
     }
 
     // ---------------------------------------------------------------- archives
@@ -159,7 +76,7 @@ public final class InboxParser {
             Member labels = null;
             for (Member m : members) {
                 int magic = magic(m, name);
-                if (magic == IdxReader.IMAGES_MAGIC && images == null) {
+                if (IdxReader.isImagesMagic(magic) && images == null) {
                     images = m;
                 } else if (magic == IdxReader.LABELS_MAGIC && labels == null) {
                     labels = m;
@@ -175,7 +92,7 @@ public final class InboxParser {
                         + members.stream().map(m -> m.name).toList(), null);
             }
             try {
-                return IdxReader.fashionMnist().read(images.path, labels.path);
+                return IdxReader.of(spec).read(images.path, labels.path);
             } catch (InvalidDataException e) {
                 String member = e.file().equals(images.path.toString()) ? images.name
                         : e.file().equals(labels.path.toString()) ? labels.name : "?";

@@ -27,9 +27,12 @@ public final class PreparedData {
     public static final List<String> SPLIT_FILES = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
 
     private final Path dir;
+    private final DatasetSpec spec;
 
-    public PreparedData(Path dir) {
+    /** {@code spec} null: read the splits in whatever shape they were written (the report does). */
+    public PreparedData(Path dir, DatasetSpec spec) {
         this.dir = dir;
+        this.spec = spec;
     }
 
     public Path dir() {
@@ -57,9 +60,9 @@ public final class PreparedData {
         });
         try {
             Future<?> images = second.submit(() -> sha.put(TRAIN_IMAGES,
-                    IdxWriter.writeImages(file(TRAIN_IMAGES), train.pixels(), train.rows(), train.cols())));
+                    IdxWriter.writeImages(file(TRAIN_IMAGES), train)));
             sha.put(TRAIN_LABELS, IdxWriter.writeLabels(file(TRAIN_LABELS), train.labels()));
-            sha.put(TEST_IMAGES, IdxWriter.writeImages(file(TEST_IMAGES), test.pixels(), test.rows(), test.cols()));
+            sha.put(TEST_IMAGES, IdxWriter.writeImages(file(TEST_IMAGES), test));
             sha.put(TEST_LABELS, IdxWriter.writeLabels(file(TEST_LABELS), test.labels()));
             Concurrent.join(images);
         } finally {
@@ -78,7 +81,7 @@ public final class PreparedData {
 
     /** Keeps the new batches (also part of the train split) apart, for the new-data check. */
     public void writeNew(Dataset fresh) {
-        IdxWriter.writeImages(file(NEW_IMAGES), fresh.pixels(), fresh.rows(), fresh.cols());
+        IdxWriter.writeImages(file(NEW_IMAGES), fresh);
         IdxWriter.writeLabels(file(NEW_LABELS), fresh.labels());
     }
 
@@ -102,6 +105,11 @@ public final class PreparedData {
         if (!file(images).toFile().isFile()) {
             throw new InvalidDataException(file(images), "prepared data not found: run the build stage first");
         }
-        return IdxReader.fashionMnist().read(file(images), file(labels));
+        try {
+            return (spec == null ? IdxReader.selfDescribing() : IdxReader.of(spec)).read(file(images), file(labels));
+        } catch (InvalidDataException e) {
+            throw new InvalidDataException(e.file(), e.defect() + " (prepared by an earlier build with another"
+                    + " dataset configuration? run the build stage again)", e);
+        }
     }
 }

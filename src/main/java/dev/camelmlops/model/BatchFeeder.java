@@ -23,14 +23,18 @@ final class BatchFeeder implements AutoCloseable {
     private final TFloat32 images;
     private final TInt32 labelTensor;
 
-    BatchFeeder(int batchSize, int rows, int cols) {
+    BatchFeeder(int batchSize, Dataset like) {
+        this(batchSize, like.rows(), like.cols(), like.channels());
+    }
+
+    BatchFeeder(int batchSize, int rows, int cols, int channels) {
         this.batchSize = batchSize;
-        this.imageSize = rows * cols;
+        this.imageSize = rows * cols * channels;
         this.pixels = new float[batchSize * imageSize];
         this.labels = new int[batchSize];
         this.pixelBuffer = DataBuffers.of(pixels, false, false);
         this.labelBuffer = DataBuffers.of(labels, false, false);
-        this.images = TFloat32.tensorOf(Shape.of(batchSize, rows, cols, 1));
+        this.images = TFloat32.tensorOf(Shape.of(batchSize, rows, cols, channels));
         this.labelTensor = TInt32.tensorOf(Shape.of(batchSize));
     }
 

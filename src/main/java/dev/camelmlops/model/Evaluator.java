@@ -18,11 +18,11 @@ public final class Evaluator {
 
     /** As {@link #evaluate(TrainedModel, Dataset)}, also keeping the first {@code keep} misclassified images. */
     public Evaluation evaluate(TrainedModel model, Dataset data, int keep) {
-        int k = Dataset.CLASSES;
+        int k = classes(model);
         int[][] confusion = new int[k][k];
         double[] lossSum = {0};
         List<Evaluation.Misclassified> wrong = new ArrayList<>();
-        forEachBatch(model, data, (first, count, probs) -> {
+        forEachBatch(model, data, k, (first, count, probs) -> {
             for (int i = 0; i < count; i++) {
                 int label = data.label(first + i);
                 int best = 0;
@@ -41,29 +41,48 @@ public final class Evaluator {
         return Evaluation.of(confusion, lossSum[0], wrong);
     }
 
-    /** Class probabilities of the first {@code n} images, as {@code [n][10]}. */
+    /** Class probabilities of the first {@code n} images, as {@code [n][classes]}. */
     public float[][] predict(TrainedModel model, Dataset data, int n) {
         Dataset head = data.head(n);
-        float[][] out = new float[head.size()][Dataset.CLASSES];
-        forEachBatch(model, head, (first, count, probs) -> {
+        int k = classes(model);
+        float[][] out = new float[head.size()][k];
+        forEachBatch(model, head, k, (first, count, probs) -> {
             for (int i = 0; i < count; i++) {
-                System.arraycopy(probs, i * Dataset.CLASSES, out[first + i], 0, Dataset.CLASSES);
+                System.arraycopy(probs, i * k, out[first + i], 0, k);
             }
         });
         return out;
+    }
+
+    /** The model's class count, after checking the images fit its input (TensorFlow aborts on a shape mismatch). */
+    private static int classes(TrainedModel model) {
+        int k = model.classCount();
+        if (k < 1) {
+            throw new IllegalArgumentException("the model's probabilities output has no fixed class count");
+        }
+        return k;
+    }
+
+    private static void checkFits(TrainedModel model, Dataset data) {
+        long[] shape = model.imageShape();
+        if (shape.length != 3 || shape[0] != data.rows() || shape[1] != data.cols() || shape[2] != data.channels()) {
+            throw new IllegalArgumentException("the model takes images of " + java.util.Arrays.toString(shape)
+                    + ", these are " + data.shapeText());
+        }
     }
 
     interface BatchConsumer {
         void accept(int first, int count, float[] probabilities);
     }
 
-    private void forEachBatch(TrainedModel model, Dataset data, BatchConsumer consumer) {
+    private void forEachBatch(TrainedModel model, Dataset data, int classes, BatchConsumer consumer) {
+        checkFits(model, data);
         int n = data.size();
         int batch = Math.min(BATCH, Math.max(1, n));
-        float[] probs = new float[batch * Dataset.CLASSES];
-        BatchFeeder full = n >= batch ? new BatchFeeder(batch, data.rows(), data.cols()) : null;
+        float[] probs = new float[batch * classes];
+        BatchFeeder full = n >= batch ? new BatchFeeder(batch, data) : null;
         int rest = n % batch;
-        BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, data.rows(), data.cols()) : null;
+        BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, data) : null;
         try {
             for (int first = 0; first < n; first += batch) {
                 BatchFeeder f = first + batch <= n ? full : tail;
@@ -73,7 +92,7 @@ public final class Evaluator {
                         .fetch(GraphNames.PROBABILITIES)
                         .run()) {
                     ((TFloat32) r.get(0)).copyTo(DataBuffers.of(probs, false, false)
-                            .narrow((long) f.batchSize() * Dataset.CLASSES));
+                            .narrow((long) f.batchSize() * classes));
                 }
                 consumer.accept(first, f.batchSize(), probs);
             }

@@ -5,18 +5,18 @@ import java.util.Locale;
 
 /**
  * The networks the train stage can build. Each is a list of layers applied to a
- * [batch, 28, 28, 1] float input scaled to [0,1], ending in 10 logits.
+ * [batch, height, width, channels] float input scaled to [0,1] (the dataset's shape); the
+ * {@link ModelGraphBuilder} ends each with a dense output layer of one logit per class.
  */
 public enum ModelArchitecture {
-    /** CircleCI's example, unchanged: Conv2D(8, 3x3, stride 2, relu) -> Flatten -> Dense(10). */
+    /** CircleCI's example, unchanged: Conv2D(8, 3x3, stride 2, relu) -> Flatten -> Dense(classes). */
     TUTORIAL(List.of(
             Layer.conv(8, 3, 2, "VALID"),
-            Layer.flatten(),
-            Layer.dense(10, false)), 5, 32, 0.001f, LearningRateSchedule.CONSTANT),
+            Layer.flatten()), 5, 32, 0.001f, LearningRateSchedule.CONSTANT),
 
     /**
      * The default: two 3x3 convolution blocks (16 and 32 filters) with 2x2 max pooling, then a
-     * hidden dense layer of 128. Chosen for accuracy per second of CPU training: 32/64 filters
+     * hidden dense layer of 128, then Dense(classes). Chosen for accuracy per second of CPU training: 32/64 filters
      * reached the same accuracy per epoch at under half the speed (see README, "Models").
      */
     DEFAULT(List.of(
@@ -25,19 +25,17 @@ public enum ModelArchitecture {
             Layer.conv(32, 3, 1, "SAME"),
             Layer.maxPool(2),
             Layer.flatten(),
-            Layer.dense(128, true),
-            Layer.dense(10, false)), 6, 128, 0.003f, LearningRateSchedule.COSINE),
+            Layer.dense(128, true)), 6, 128, 0.003f, LearningRateSchedule.COSINE),
 
     /**
-     * A wide multilayer perceptron (784-2048-2048-10): almost all of its work is large matrix
+     * A wide multilayer perceptron (784-2048-2048-10 on Fashion-MNIST): almost all of its work is large matrix
      * products, so `mlops bench` uses it to measure how close training gets to the machine's
      * MatMul throughput. Selectable, but not tuned for accuracy per second.
      */
     WIDE_MLP(List.of(
             Layer.flatten(),
             Layer.dense(2048, true),
-            Layer.dense(2048, true),
-            Layer.dense(10, false)), 3, 512, 0.001f, LearningRateSchedule.CONSTANT);
+            Layer.dense(2048, true)), 3, 512, 0.001f, LearningRateSchedule.CONSTANT);
 
     private final List<Layer> layers;
     private final int defaultEpochs;
@@ -83,17 +81,33 @@ public enum ModelArchitecture {
         return defaultLearningRate;
     }
 
+    /** The hidden layers; the output layer (one logit per class) is added by the graph builder. */
     public List<Layer> layers() {
         return layers;
     }
 
-    /** Multiply-accumulates of one forward pass for one 28x28x1 image (convolutions and dense layers). */
+    /** The layers with the output layer for {@code classes} classes. */
+    public List<Layer> layers(int classes) {
+        List<Layer> all = new java.util.ArrayList<>(layers);
+        if (all.get(all.size() - 1).kind() != Layer.Kind.FLATTEN && all.get(all.size() - 1).kind() != Layer.Kind.DENSE) {
+            all.add(Layer.flatten());
+        }
+        all.add(Layer.dense(classes, false));
+        return all;
+    }
+
+    /** Multiply-accumulates of one forward pass for one 28x28x1 Fashion-MNIST image. */
     public long forwardMacs() {
-        long h = 28;
-        long w = 28;
-        long c = 1;
+        return forwardMacs(dev.camelmlops.data.DatasetSpec.FASHION_MNIST);
+    }
+
+    /** Multiply-accumulates of one forward pass for one image of {@code spec} (convolutions and dense layers). */
+    public long forwardMacs(dev.camelmlops.data.DatasetSpec spec) {
+        long h = spec.height();
+        long w = spec.width();
+        long c = spec.channels();
         long macs = 0;
-        for (Layer l : layers) {
+        for (Layer l : layers(spec.classCount())) {
             switch (l.kind()) {
                 case CONV -> {
                     long oh = "SAME".equals(l.padding()) ? (h + l.stride() - 1) / l.stride() : (h - l.kernel()) / l.stride() + 1;

@@ -1,5 +1,6 @@
 package dev.camelmlops.model;
 
+import dev.camelmlops.data.DatasetSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,26 +31,32 @@ public final class ModelGraphBuilder {
     private ModelGraphBuilder() {
     }
 
-    public static void build(Graph graph, ModelArchitecture architecture, long seed, float learningRate) {
+    public static void build(Graph graph, ModelArchitecture architecture, DatasetSpec spec, long seed,
+                             float learningRate) {
         // Ops.create(graph) is the graph's base scope; weights and Adam slots are initialised in its init scope.
         Ops tf = Ops.create(graph);
         Ops init = tf.withInitScope();
 
         Placeholder<TFloat32> images = tf.withName(GraphNames.IMAGES).placeholder(TFloat32.class,
-                Placeholder.shape(Shape.of(-1, 28, 28, 1)));
+                Placeholder.shape(Shape.of(spec.inputShape())));
         Placeholder<TInt32> labels = tf.withName(GraphNames.LABELS).placeholder(TInt32.class,
                 Placeholder.shape(Shape.of(-1)));
 
         List<org.tensorflow.op.core.Variable<TFloat32>> variables = new ArrayList<>();
         Operand<TFloat32> x = images;
-        long[] shape = {28, 28, 1};
+        long[] shape = {spec.height(), spec.width(), spec.channels()};
         int index = 0;
-        for (ModelArchitecture.Layer layer : architecture.layers()) {
+        for (ModelArchitecture.Layer layer : architecture.layers(spec.classCount())) {
             index++;
             String name = "layer" + index;
             switch (layer.kind()) {
                 case CONV -> {
                     long inChannels = shape[2];
+                    if ("VALID".equals(layer.padding()) && (shape[0] < layer.kernel() || shape[1] < layer.kernel())) {
+                        throw new IllegalArgumentException("images of " + spec.shapeText() + " are too small for "
+                                + architecture.id() + ": layer " + index + " is a " + layer.kernel() + "x"
+                                + layer.kernel() + " convolution over " + shape[0] + "x" + shape[1]);
+                    }
                     var kernel = variable(tf, init, name + "_kernel",
                             new long[]{layer.kernel(), layer.kernel(), inChannels, layer.units()},
                             layer.kernel() * layer.kernel() * inChannels,
@@ -65,6 +72,11 @@ public final class ModelGraphBuilder {
                 }
                 case MAX_POOL -> {
                     int k = layer.kernel();
+                    if (shape[0] < k || shape[1] < k) {
+                        throw new IllegalArgumentException("images of " + spec.shapeText() + " are too small for "
+                                + architecture.id() + ": layer " + index + " pools " + k + "x" + k + " over "
+                                + shape[0] + "x" + shape[1]);
+                    }
                     x = tf.nn.maxPool(x, tf.constant(new int[]{1, k, k, 1}), tf.constant(new int[]{1, k, k, 1}),
                             "VALID");
                     shape = new long[]{shape[0] / k, shape[1] / k, shape[2]};
@@ -93,7 +105,7 @@ public final class ModelGraphBuilder {
         Operand<TFloat32> logits = tf.withName(GraphNames.LOGITS).identity(x);
         tf.withName(GraphNames.PROBABILITIES).nn.softmax(logits);
 
-        Operand<TFloat32> oneHot = tf.oneHot(labels, tf.constant(10), tf.constant(1f), tf.constant(0f));
+        Operand<TFloat32> oneHot = tf.oneHot(labels, tf.constant(spec.classCount()), tf.constant(1f), tf.constant(0f));
         var xent = tf.nn.softmaxCrossEntropyWithLogits(logits, oneHot);
         Operand<TFloat32> loss = tf.withName(GraphNames.LOSS).math.mean(xent.loss(), tf.constant(0));
         var predicted = tf.math.argMax(logits, tf.constant(1), TInt32.class);

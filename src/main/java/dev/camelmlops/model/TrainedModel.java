@@ -1,5 +1,6 @@
 package dev.camelmlops.model;
 
+import dev.camelmlops.data.DatasetSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -35,9 +36,15 @@ public final class TrainedModel implements AutoCloseable {
      * thread pools (0 = TensorFlow's default, all cores; 1 = bit-identical reruns).
      */
     public static TrainedModel create(ModelArchitecture architecture, long seed, float learningRate, int threads) {
+        return create(architecture, DatasetSpec.FASHION_MNIST, seed, learningRate, threads);
+    }
+
+    /** A new model for images and classes of {@code spec}, as {@link #create(ModelArchitecture, long, float, int)}. */
+    public static TrainedModel create(ModelArchitecture architecture, DatasetSpec spec, long seed, float learningRate,
+                                      int threads) {
         Graph g = new Graph();
         try {
-            ModelGraphBuilder.build(g, architecture, seed, learningRate);
+            ModelGraphBuilder.build(g, architecture, spec, seed, learningRate);
             Session s = new Session(g, sessionConfig(threads));
             s.initialize();
             return new TrainedModel(g, s, null);
@@ -80,6 +87,33 @@ public final class TrainedModel implements AutoCloseable {
 
     public Graph graph() {
         return graph;
+    }
+
+    /** The input image shape {@code [H, W, C]} of the graph's images placeholder. */
+    public long[] imageShape() {
+        long[] s = graph.outputOrThrow(GraphNames.IMAGES).shape().asArray();
+        return s == null || s.length != 4 ? new long[0] : java.util.Arrays.copyOfRange(s, 1, 4);
+    }
+
+    /** The number of classes: the last dimension of the probabilities output (-1 when unknown). */
+    public int classCount() {
+        long[] s = graph.outputOrThrow(GraphNames.PROBABILITIES).shape().asArray();
+        return s == null || s.length != 2 ? -1 : (int) s[1];
+    }
+
+    /** Problems that keep this model from training or scoring images of {@code spec}; empty when it fits. */
+    public java.util.List<String> mismatches(DatasetSpec spec) {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        long[] shape = imageShape();
+        long[] want = {spec.height(), spec.width(), spec.channels()};
+        if (!java.util.Arrays.equals(shape, want)) {
+            problems.add("the model takes images of " + (shape.length == 3 ? shape[0] + "x" + shape[1] + "x" + shape[2]
+                    : java.util.Arrays.toString(shape)) + ", the dataset has " + spec.shapeText());
+        }
+        if (classCount() != spec.classCount()) {
+            problems.add("the model has " + classCount() + " classes, the dataset " + spec.classCount());
+        }
+        return problems;
     }
 
     /** True when the graph has the training op, i.e. it can be trained (not only served). */

@@ -25,6 +25,11 @@ public final class Trainer {
         if (train.size() == 0) {
             throw new IllegalArgumentException("no training images");
         }
+        long[] shape = model.imageShape();
+        if (shape.length != 3 || shape[0] != train.rows() || shape[1] != train.cols() || shape[2] != train.channels()) {
+            throw new IllegalArgumentException("the model takes images of " + java.util.Arrays.toString(shape)
+                    + ", the training images are " + train.shapeText());
+        }
         Session session = model.session();
         int n = train.size();
         int batch = Math.min(params.batchSize(), n);
@@ -45,8 +50,8 @@ public final class Trainer {
         boolean outOfTime = false;
         boolean feedRate = model.graph().operation(AdamUpdate.LEARNING_RATE) != null;
         boolean oneFetch = model.graph().operation(GraphNames.METRICS) != null;
-        try (BatchFeeder feeder = new BatchFeeder(batch, train.rows(), train.cols());
-             BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train.rows(), train.cols()) : null;
+        try (BatchFeeder feeder = new BatchFeeder(batch, train);
+             BatchFeeder tail = rest > 0 ? new BatchFeeder(rest, train) : null;
              TFloat32 rate = TFloat32.scalarOf(params.learningRate())) {
             for (int epoch = 1; epoch <= params.epochs() && !outOfTime; epoch++) {
                 shuffle(order, random);

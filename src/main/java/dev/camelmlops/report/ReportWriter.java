@@ -3,7 +3,6 @@ package dev.camelmlops.report;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.camelmlops.data.Dataset;
-import dev.camelmlops.data.FashionMnistClasses;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.registry.ModelManifest;
 import dev.camelmlops.registry.ModelVersions;
@@ -146,7 +145,11 @@ public final class ReportWriter {
             for (int i = 0; i < m.length; i++) {
                 m[i] = cm.get(i).stream().mapToInt(Integer::intValue).toArray();
             }
-            h.append("<h2>Per class</h2><div class=\"charts\">").append(Svg.heatmap(m, FashionMnistClasses.NAMES));
+            List<String> names = new java.util.ArrayList<>();
+            for (Map<String, Object> c : (List<Map<String, Object>>) evaluation.get("perClass")) {
+                names.add(String.valueOf(c.get("name")));
+            }
+            h.append("<h2>Per class</h2><div class=\"charts\">").append(Svg.heatmap(m, names));
             h.append("<table><tr><th>class</th><th>precision</th><th>recall</th></tr>");
             for (Map<String, Object> c : (List<Map<String, Object>>) evaluation.get("perClass")) {
                 h.append("<tr><td>").append(Html.esc(c.get("label"))).append(" ").append(Html.esc(c.get("name")))
@@ -168,8 +171,8 @@ public final class ReportWriter {
                     int p = ((Number) w.get("predicted")).intValue();
                     h.append("<figure><img alt=\"test image ").append(i).append("\" src=\"data:image/png;base64,")
                             .append(png(test, i)).append("\"><figcaption>#").append(i).append("<br>true ")
-                            .append(Html.esc(FashionMnistClasses.NAMES.get(t))).append("<br>predicted <b>")
-                            .append(Html.esc(FashionMnistClasses.NAMES.get(p)))
+                            .append(Html.esc(name(names, t))).append("<br>predicted <b>")
+                            .append(Html.esc(name(names, p)))
                             .append(String.format(Locale.ROOT, "</b> (%.0f%%)", 100 * num(w.get("confidence"))))
                             .append("</figcaption></figure>");
                 }
@@ -208,20 +211,32 @@ public final class ReportWriter {
                 Html.esc(name), num(accuracy), num(loss));
     }
 
+    private static String name(List<String> names, int label) {
+        return label >= 0 && label < names.size() ? names.get(label) : String.valueOf(label);
+    }
+
     private static Dataset testImages(WorkDir work) {
         try {
-            return new PreparedData(work.data()).readTest();
+            return new PreparedData(work.data(), null).readTest();
         } catch (RuntimeException e) {
             return null;
         }
     }
 
+    /** Image {@code i} as a PNG: grey images inverted (dark on white, as Fashion-MNIST is usually shown), colour as is. */
     static String png(Dataset d, int i) {
-        BufferedImage img = new BufferedImage(d.cols(), d.rows(), BufferedImage.TYPE_BYTE_GRAY);
+        int ch = d.channels();
+        BufferedImage img = new BufferedImage(d.cols(), d.rows(),
+                ch == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < d.rows(); y++) {
             for (int x = 0; x < d.cols(); x++) {
-                int v = 255 - (d.pixels()[i * d.imageSize() + y * d.cols() + x] & 0xFF);
-                img.getRaster().setSample(x, y, 0, v);
+                int at = i * d.imageSize() + (y * d.cols() + x) * ch;
+                if (ch == 1) {
+                    img.getRaster().setSample(x, y, 0, 255 - (d.pixels()[at] & 0xFF));
+                } else {
+                    img.setRGB(x, y, (d.pixels()[at] & 0xFF) << 16 | (d.pixels()[at + 1] & 0xFF) << 8
+                            | (d.pixels()[at + 2] & 0xFF));
+                }
             }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -89,13 +89,20 @@ public final class ServingClient {
         return best > 0 ? OptionalLong.of(best) : OptionalLong.empty();
     }
 
-    /**
-     * Predicts {@code images} (each 784 pixels scaled to [0,1], sent as [28][28][1]) with the row
-     * format, at {@code version} or (null) the latest, with an optional signature name.
-     */
+    /** As {@link #predict(Long, float[][], int, int, int, String)} for 28x28x1 (Fashion-MNIST) images. */
     public float[][] predict(Long version, float[][] images, String signatureName) {
+        return predict(version, images, 28, 28, 1, signatureName);
+    }
+
+    /**
+     * Predicts {@code images} (each height x width x channels values scaled to [0,1], sent as
+     * [height][width][channels] lists) with the row format, at {@code version} or (null) the
+     * latest, with an optional signature name.
+     */
+    public float[][] predict(Long version, float[][] images, int height, int width, int channels,
+                             String signatureName) {
         String url = modelUrl() + (version == null ? "" : "/versions/" + version) + ":predict";
-        Response r = transport.call("POST", url, requestBody(images, signatureName));
+        Response r = transport.call("POST", url, requestBody(images, height, width, channels, signatureName));
         if (r.status() != 200) {
             throw new IllegalStateException("predict at " + url + ": HTTP " + r.status() + " " + abbreviate(r.body()));
         }
@@ -117,7 +124,18 @@ public final class ServingClient {
 
     /** The example's request: {"signature_name": ..., "instances": [[28][28][1] lists]}. */
     public static String requestBody(float[][] images, String signatureName) {
-        StringBuilder b = new StringBuilder(images.length * 784 * 8);
+        return requestBody(images, 28, 28, 1, signatureName);
+    }
+
+    /** The example's request for images of any shape: {"signature_name": ..., "instances": [[h][w][c] lists]}. */
+    public static String requestBody(float[][] images, int height, int width, int channels, String signatureName) {
+        for (float[] image : images) {
+            if (image.length != height * width * channels) {
+                throw new IllegalArgumentException("an image has " + image.length + " values, not " + height + "x"
+                        + width + "x" + channels);
+            }
+        }
+        StringBuilder b = new StringBuilder(images.length * height * width * channels * 8 + 64);
         b.append('{');
         if (signatureName != null) {
             b.append("\"signature_name\": \"").append(signatureName).append("\", ");
@@ -125,11 +143,18 @@ public final class ServingClient {
         b.append("\"instances\": [");
         for (int i = 0; i < images.length; i++) {
             b.append(i == 0 ? "[" : ",[");
-            for (int y = 0; y < 28; y++) {
+            for (int y = 0; y < height; y++) {
                 b.append(y == 0 ? "[" : ",[");
-                for (int x = 0; x < 28; x++) {
-                    b.append(x == 0 ? "[" : ",[").append(images[i][y * 28 + x])
-                            .append(']');
+                for (int x = 0; x < width; x++) {
+                    b.append(x == 0 ? "[" : ",[");
+                    int at = (y * width + x) * channels;
+                    for (int c = 0; c < channels; c++) {
+                        if (c > 0) {
+                            b.append(',');
+                        }
+                        b.append(images[i][at + c]);
+                    }
+                    b.append(']');
                 }
                 b.append(']');
             }

@@ -1,5 +1,7 @@
 package dev.camelmlops.settings;
 
+import dev.camelmlops.data.DatasetSource;
+import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.deploy.DeployTarget;
 import dev.camelmlops.deploy.SftpSettings;
 import dev.camelmlops.model.LearningRateSchedule;
@@ -23,6 +25,7 @@ import java.util.function.Function;
  */
 public record PipelineSettings(
         Path workDir,
+        DatasetSource dataset,
         Optional<Path> dataDir,
         Path dataSystemDir,
         Path dataCacheDir,
@@ -88,7 +91,7 @@ public record PipelineSettings(
     public PipelineSettings withServingUrl(String url) {
         Serving s = new Serving(Optional.of(url), serving.host(), serving.port(), serving.pollInterval(),
                 serving.threads(), serving.maxRequestBytes(), serving.tfThreads());
-        return new PipelineSettings(workDir, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
+        return new PipelineSettings(workDir, dataset, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
                 retrain, notifications, ledgerFile, cluster, runId, gitCommit);
     }
@@ -170,6 +173,7 @@ public record PipelineSettings(
         r.get("inbox.read-lock-check-ms", "500", s -> atLeast(longNumber(s), 1));
         PipelineSettings settings = new PipelineSettings(
                 r.get("work.dir", "work", Path::of),
+                dataset(r),
                 r.getOptional("data.dir", Path::of),
                 r.get("data.system-dir", "/usr/share/datasets/fashion-mnist", Path::of),
                 r.get("data.cache-dir", "var/cache/fashion-mnist", Path::of),
@@ -244,6 +248,104 @@ public record PipelineSettings(
             throw new InvalidSettingsException(r.problems);
         }
         return settings;
+    }
+
+    /**
+     * The dataset: Fashion-MNIST unless dataset.format says otherwise; then dataset.path,
+     * dataset.classes (their order gives the labels) and the image shape are the user's.
+     */
+    private static DatasetSource dataset(Reader r) {
+        DatasetSource.Format format = r.get("dataset.format", "fashion-mnist", DatasetSource.Format::parse);
+        Optional<Path> path = r.getOptional("dataset.path", Path::of);
+        DatasetSpec fm = DatasetSpec.FASHION_MNIST;
+        boolean fashion = format == DatasetSource.Format.FASHION_MNIST;
+        int height = r.get("dataset.height", String.valueOf(fm.height()), s -> between(wholeNumber(s), 1,
+                DatasetSpec.MAX_SIDE));
+        int width = r.get("dataset.width", String.valueOf(fm.width()), s -> between(wholeNumber(s), 1,
+                DatasetSpec.MAX_SIDE));
+        int channels = r.get("dataset.channels", "1", s -> {
+            int c = wholeNumber(s);
+            if (c != 1 && c != 3) {
+                throw new IllegalArgumentException("must be 1 (grey) or 3 (RGB)");
+            }
+            return c;
+        });
+        Optional<List<String>> classes = r.getOptional("dataset.classes", PipelineSettings::classNames);
+        double testFraction = r.get("dataset.test-fraction", "0.2", s -> {
+            double d = number(s);
+            if (!(d > 0 && d < 1)) {
+                throw new IllegalArgumentException("must be between 0 and 1 (exclusive)");
+            }
+            return d;
+        });
+        long splitSeed = r.get("dataset.split-seed", "42", PipelineSettings::longNumber);
+        String name = r.getOptional("dataset.name", s -> {
+            if (!s.matches("[A-Za-z0-9._ -]{1,80}")) {
+                throw new IllegalArgumentException("must be 1-80 letters, digits, spaces, '.', '_' or '-'");
+            }
+            return s;
+        }).orElseGet(() -> fashion ? fm.name() : path.map(p -> String.valueOf(p.toAbsolutePath().normalize()
+                .getFileName())).orElse("dataset"));
+        if (fashion) {
+            if (path.isPresent()) {
+                r.problem("dataset.path is set but dataset.format is fashion-mnist: set dataset.format (idx, csv or"
+                        + " image-folder) to read your own data, or data.dir to point at a copy of Fashion-MNIST");
+            }
+            if (height != fm.height() || width != fm.width() || channels != fm.channels()) {
+                r.problem("dataset.height/width/channels are " + height + "x" + width + "x" + channels
+                        + " but Fashion-MNIST is 28x28x1: set dataset.format for your own data");
+            }
+            if (classes.isPresent() && classes.get().size() != fm.classCount()) {
+                r.problem("dataset.classes names " + classes.get().size() + " classes but Fashion-MNIST has 10");
+            }
+        } else {
+            if (path.isEmpty()) {
+                r.problem("dataset.path must be set for dataset.format=" + format.id() + ": the folder holding the data");
+            }
+            if (classes.isEmpty()) {
+                r.problem("dataset.classes must be set for dataset.format=" + format.id()
+                        + ": the class names, comma-separated, in label order" + folderHint(format, path));
+            }
+        }
+        List<String> names = classes.orElse(fm.classes());
+        DatasetSpec spec = r.check(() -> new DatasetSpec(name, height, width, channels,
+                names.size() < 2 ? fm.classes() : names));
+        return new DatasetSource(spec != null ? spec : fm, format, path, testFraction, splitSeed);
+    }
+
+    /** "a,b , c" -> [a, b, c]; each name checked by {@link DatasetSpec}. */
+    private static List<String> classNames(String s) {
+        List<String> names = new ArrayList<>();
+        for (String part : s.split(",", -1)) {
+            names.add(part.strip());
+        }
+        new DatasetSpec("check", 1, 1, 1, names);
+        return names;
+    }
+
+    /** For an image folder whose classes are not configured: the sub-folders found, to copy. */
+    private static String folderHint(DatasetSource.Format format, Optional<Path> path) {
+        if (format != DatasetSource.Format.IMAGE_FOLDER || path.isEmpty()) {
+            return "";
+        }
+        Path dir = path.get();
+        if (java.nio.file.Files.isDirectory(dir.resolve("train"))) {
+            dir = dir.resolve("train");
+        }
+        try (var list = java.nio.file.Files.list(dir)) {
+            List<String> found = list.filter(java.nio.file.Files::isDirectory)
+                    .map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+            return found.isEmpty() ? "" : " (the class folders in " + dir + " are: " + String.join(",", found) + ")";
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static int between(int v, int min, int max) {
+        if (v < min || v > max) {
+            throw new IllegalArgumentException("must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
     }
 
     /**

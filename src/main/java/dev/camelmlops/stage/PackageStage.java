@@ -2,6 +2,7 @@ package dev.camelmlops.stage;
 
 import dev.camelmlops.settings.PipelineSettings;
 
+import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.data.Sha256;
 import dev.camelmlops.deploy.AtomicPublisher;
@@ -65,7 +66,7 @@ public class PackageStage {
             try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
                 model.export(dir);
             }
-            List<String> problems = ServingContract.violations(dir);
+            List<String> problems = ServingContract.violations(dir, settings.dataset().spec());
             if (!problems.isEmpty()) {
                 throw new StageFailedException("exported SavedModel breaks the serving contract: " + problems);
             }
@@ -78,7 +79,8 @@ public class PackageStage {
                     settings.training().architecture().id(), run.runId(), Instant.now().toString(),
                     run.gitCommit() != null ? run.gitCommit() : settings.gitCommit(),
                     Sha256.of(work.data().resolve(PreparedData.MANIFEST)),
-                    metrics(evaluation), signature(), entries);
+                    metrics(evaluation), signature(settings.dataset().spec()), dataset(settings.dataset().spec()),
+                    entries);
             Json.write(dir.resolve(ModelManifest.FILE_NAME), manifest);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot package version " + version, e);
@@ -109,13 +111,26 @@ public class PackageStage {
         return m;
     }
 
-    private static Map<String, Object> signature() {
+    /** The manifest's dataset entry: what the model's input and output mean. */
+    static Map<String, Object> dataset(DatasetSpec spec) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("name", spec.name());
+        d.put("height", spec.height());
+        d.put("width", spec.width());
+        d.put("channels", spec.channels());
+        d.put("classes", spec.classes());
+        return d;
+    }
+
+    private static Map<String, Object> signature(DatasetSpec spec) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("tag", GraphNames.SERVE_TAG);
         s.put("key", GraphNames.SIGNATURE_KEY);
         s.put("method", GraphNames.PREDICT_METHOD);
-        s.put("inputs", Map.of(GraphNames.SIGNATURE_INPUT, Map.of("dtype", "DT_FLOAT", "shape", List.of(-1, 28, 28, 1))));
-        s.put("outputs", Map.of(GraphNames.SIGNATURE_OUTPUT, Map.of("dtype", "DT_FLOAT", "shape", List.of(-1, 10))));
+        s.put("inputs", Map.of(GraphNames.SIGNATURE_INPUT, Map.of("dtype", "DT_FLOAT", "shape",
+                List.of(-1, spec.height(), spec.width(), spec.channels()))));
+        s.put("outputs", Map.of(GraphNames.SIGNATURE_OUTPUT, Map.of("dtype", "DT_FLOAT", "shape",
+                List.of(-1, spec.classCount()))));
         return s;
     }
 }

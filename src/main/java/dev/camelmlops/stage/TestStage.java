@@ -3,7 +3,7 @@ package dev.camelmlops.stage;
 import dev.camelmlops.settings.PipelineSettings;
 
 import dev.camelmlops.data.Dataset;
-import dev.camelmlops.data.FashionMnistClasses;
+import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.data.InvalidDataException;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.model.Evaluation;
@@ -39,7 +39,7 @@ public class TestStage {
         if (!Files.isDirectory(work.checkpoint())) {
             throw new StageFailedException("no checkpoint at " + work.checkpoint() + ": run the train stage first");
         }
-        Dataset test = new PreparedData(work.data()).readTest();
+        Dataset test = new PreparedData(work.data(), settings.dataset().spec()).readTest();
         long t0 = System.nanoTime();
         Evaluation ev;
         try (TrainedModel model = TrainedModel.load(work.checkpoint(), settings.training().threads())) {
@@ -50,8 +50,11 @@ public class TestStage {
         if (Files.isDirectory(work.baseline())) {
             baseline = compareWithDeployed(work, test, ev, gates);
         }
+        if (baseline != null && baseline.isEmpty()) {
+            baseline = null;
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Map<String, Object> doc = document(ev, gates, seconds);
+        Map<String, Object> doc = document(ev, gates, seconds, settings.dataset().spec());
         if (baseline != null) {
             doc.put("baseline", baseline);
         }
@@ -78,6 +81,12 @@ public class TestStage {
                                                     List<GateResult> gates) {
         Map<String, Object> b = new LinkedHashMap<>();
         try (TrainedModel deployed = TrainedModel.load(work.baseline(), settings.training().threads())) {
+            List<String> mismatches = deployed.mismatches(settings.dataset().spec());
+            if (!mismatches.isEmpty()) {
+                LOG.warn("test: the deployed model was trained for another dataset ({}): not compared",
+                        String.join("; ", mismatches));
+                return b;
+            }
             Evaluation base = new Evaluator().evaluate(deployed, test);
             b.put("accuracy", base.accuracy());
             b.put("loss", base.loss());
@@ -88,7 +97,7 @@ public class TestStage {
                     ok ? "is not worse than the" : "is worse than the", base.accuracy(),
                     settings.retrain().maxRegression() > 0 ? String.format(Locale.ROOT,
                             " minus quality.max-regression %.4f", settings.retrain().maxRegression()) : "")));
-            Optional<Dataset> fresh = new PreparedData(work.data()).readNew();
+            Optional<Dataset> fresh = new PreparedData(work.data(), settings.dataset().spec()).readNew();
             if (fresh.isPresent()) {
                 double agreement = new Evaluator().evaluate(deployed, fresh.get()).accuracy();
                 b.put("newDataAgreement", agreement);
@@ -115,7 +124,8 @@ public class TestStage {
         return gates;
     }
 
-    private static Map<String, Object> document(Evaluation ev, List<GateResult> gates, double seconds) {
+    private static Map<String, Object> document(Evaluation ev, List<GateResult> gates, double seconds,
+                                                DatasetSpec spec) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("count", ev.count());
         doc.put("accuracy", ev.accuracy());
@@ -125,7 +135,7 @@ public class TestStage {
         for (int c = 0; c < ev.precision().length; c++) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("label", c);
-            row.put("name", FashionMnistClasses.NAMES.get(c));
+            row.put("name", spec.classes().get(c));
             row.put("precision", ev.precision()[c]);
             row.put("recall", ev.recall()[c]);
             perClass.add(row);

@@ -3,6 +3,8 @@ package dev.camelmlops.stage;
 import dev.camelmlops.settings.PipelineSettings;
 
 import dev.camelmlops.data.Dataset;
+import dev.camelmlops.data.DatasetSpec;
+import java.util.List;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.model.Trainer;
 import dev.camelmlops.model.TrainedModel;
@@ -35,14 +37,23 @@ public class TrainStage {
 
     public String run() {
         WorkDir work = new WorkDir(settings.workDir());
-        PreparedData prepared = new PreparedData(work.data());
+        PreparedData prepared = new PreparedData(work.data(), settings.dataset().spec());
         Dataset train = prepared.readTrain();
         Dataset test = prepared.readTest();
         TrainingParams p = settings.training();
-        LOG.info("train: {} model, {} epochs, batch {}, learning rate {}, seed {}, {} images",
-                p.architecture().id(), p.epochs(), p.batchSize(), p.learningRate(), p.seed(), train.size());
+        DatasetSpec spec = settings.dataset().spec();
+        LOG.info("train: {} model, {} epochs, batch {}, learning rate {}, seed {}, {} images of {}, {} classes",
+                p.architecture().id(), p.epochs(), p.batchSize(), p.learningRate(), p.seed(), train.size(),
+                spec.shapeText(), spec.classCount());
         TrainingHistory history;
-        try (TrainedModel model = TrainedModel.create(p.architecture(), p.seed(), p.learningRate(), p.threads())) {
+        TrainedModel created;
+        try {
+            created = TrainedModel.create(p.architecture(), spec, p.seed(), p.learningRate(), p.threads());
+        } catch (IllegalArgumentException e) {
+            throw new StageFailedException("model.architecture=" + p.architecture().id() + " cannot be built: "
+                    + e.getMessage());
+        }
+        try (TrainedModel model = created) {
             history = new Trainer().train(model, train, test, p, listener, false);
             writeCheckpoint(model, work.checkpoint());
         }
@@ -64,7 +75,7 @@ public class TrainStage {
      */
     public String warmStart() {
         WorkDir work = new WorkDir(settings.workDir());
-        PreparedData prepared = new PreparedData(work.data());
+        PreparedData prepared = new PreparedData(work.data(), settings.dataset().spec());
         Dataset train = prepared.readTrain();
         Dataset test = prepared.readTest();
         TrainingParams base = settings.training();
@@ -76,6 +87,12 @@ public class TrainStage {
             if (!model.trainable()) {
                 throw new StageFailedException("the deployed model in " + work.baseline()
                         + " has no training op: it cannot be warm-started (retrain it with ./mlops run)");
+            }
+            List<String> mismatches = model.mismatches(settings.dataset().spec());
+            if (!mismatches.isEmpty()) {
+                throw new StageFailedException("the deployed model in " + work.baseline() + " was trained for"
+                        + " another dataset (" + String.join("; ", mismatches) + "): it cannot be warm-started;"
+                        + " train a new model for this dataset with ./mlops run");
             }
             LOG.info("train: warm start from {}, {} epochs, learning rate {}, {} images", work.baseline(), p.epochs(),
                     p.learningRate(), train.size());

@@ -108,8 +108,14 @@ public class VerifyStage {
         }
     }
 
+    /** "'Sandal' (5)": a class by name and index. */
+    private String className(int index) {
+        java.util.List<String> names = settings.dataset().spec().classes();
+        return index >= 0 && index < names.size() ? "'" + names.get(index) + "' (" + index + ")" : String.valueOf(index);
+    }
+
     private void check(WorkDir work, ServingClient client, int version, Map<String, Object> record) {
-        Dataset test = new PreparedData(work.data()).readTest();
+        Dataset test = new PreparedData(work.data(), settings.dataset().spec()).readTest();
         Dataset canary = test.head(settings.verify().canarySize());
         float[][] images = new float[canary.size()][canary.imageSize()];
         for (int i = 0; i < canary.size(); i++) {
@@ -121,7 +127,8 @@ public class VerifyStage {
         }
         float[][] remote;
         try {
-            remote = client.predict((long) version, images, "serving_default");
+            remote = client.predict((long) version, images, canary.rows(), canary.cols(), canary.channels(),
+                    "serving_default");
         } catch (IllegalStateException e) {
             throw new VerificationFailed(e.getMessage());
         }
@@ -132,8 +139,8 @@ public class VerifyStage {
                         + local[i].length);
             }
             if (argmax(remote[i]) != argmax(local[i])) {
-                throw new VerificationFailed("image " + i + " is classified " + argmax(remote[i])
-                        + " by the served model but " + argmax(local[i]) + " by the packaged model");
+                throw new VerificationFailed("image " + i + " is classified " + className(argmax(remote[i]))
+                        + " by the served model but " + className(argmax(local[i])) + " by the packaged model");
             }
             for (int c = 0; c < local[i].length; c++) {
                 maxDiff = Math.max(maxDiff, Math.abs(remote[i][c] - local[i][c]));
@@ -149,7 +156,8 @@ public class VerifyStage {
         float[][] seed = new float[Math.min(3, images.length)][];
         System.arraycopy(images, 0, seed, 0, seed.length);
         try {
-            float[][] p = client.predict(null, seed, "serving_default");
+            float[][] p = client.predict(null, seed, canary.rows(), canary.cols(), canary.channels(),
+                    "serving_default");
             record.put("exampleRequestPredictions", p.length);
         } catch (IllegalStateException e) {
             throw new VerificationFailed("the example's request to " + client.modelUrl() + ":predict failed: "

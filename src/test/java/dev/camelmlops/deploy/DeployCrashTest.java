@@ -52,7 +52,7 @@ class DeployCrashTest {
         Files.write(dir.resolve("saved_model.pb"), content);
         entries.add(new ModelManifest.FileEntry("saved_model.pb", "-", bytes));
         Json.write(dir.resolve(ModelManifest.FILE_NAME), new ModelManifest(version, "my_model", "synthetic", "crash-test",
-                "2026-01-01T00:00:00Z", null, "-", Map.of(), Map.of(), entries));
+                "2026-01-01T00:00:00Z", null, "-", Map.of(), Map.of(), Map.of(), entries));
     }
 
     /** Fails when a numeric folder in {@code area} lacks MANIFEST.json or a file it lists. */
