@@ -40,7 +40,7 @@ class IdxReaderTest {
         assertArrayEquals(d.pixels(), a.pixels());
         assertArrayEquals(d.labels(), a.labels());
         assertArrayEquals(a.pixels(), b.pixels());
-        assertArrayEquals(new int[]{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, a.classHistogram());
+        assertArrayEquals(new int[]{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, a.classHistogram(10));
     }
 
     @Test

@@ -19,7 +19,7 @@ class InboxParserTest {
     @TempDir
     Path dir;
 
-    private final InboxParser parser = new InboxParser(10_000_000);
+    private final InboxParser parser = new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 10_000_000);
     private final Dataset data = TinyFashion.dataset(12, 4);
 
     private Path write(String name, String content) throws Exception {
@@ -127,12 +127,12 @@ class InboxParserTest {
     @Test
     void oversizedAndUnknownFilesAreRejected() throws Exception {
         Path big = write("big.csv", InboxFiles.csv(data));
-        String d = assertThrows(InvalidDataException.class, () -> new InboxParser(1000).parse(big)).getMessage();
+        String d = assertThrows(InvalidDataException.class, () -> new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 1000).parse(big)).getMessage();
         assertTrue(d.contains("over the limit inbox.max-bytes = 1000"), d);
         assertTrue(defect(write("notes.txt", "hello")).contains("unsupported file type"));
         Path bomb = dir.resolve("bomb.zip");
         InboxFiles.zip(bomb, List.of(new Member("images", new byte[2_000_000]), new Member("labels", new byte[10])));
-        String b = assertThrows(InvalidDataException.class, () -> new InboxParser(1_000_000).parse(bomb)).getMessage();
+        String b = assertThrows(InvalidDataException.class, () -> new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 1_000_000).parse(bomb)).getMessage();
         assertTrue(b.contains("unpacks to more than inbox.max-bytes"), b);
     }
 }
