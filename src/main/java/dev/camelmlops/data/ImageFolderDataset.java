@@ -27,6 +27,9 @@ public final class ImageFolderDataset implements BaseDataset {
         if (!(testFraction > 0 && testFraction < 1)) {
             throw new IllegalArgumentException("the test fraction must be between 0 and 1 (exclusive), not " + testFraction);
         }
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidDataException(dir, "dataset.path does not exist or is not a folder");
+        }
         this.spec = spec;
         this.dir = dir;
         this.testFraction = testFraction;
@@ -69,7 +72,7 @@ public final class ImageFolderDataset implements BaseDataset {
 
     private void requireFolder() {
         if (!Files.isDirectory(dir)) {
-            throw new InvalidDataException(dir.toString(), "the image folder does not exist (dataset.dir)", null);
+            throw new InvalidDataException(dir, "dataset.path does not exist or is not a folder");
         }
     }
 
