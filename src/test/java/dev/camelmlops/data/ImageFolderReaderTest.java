@@ -227,6 +227,19 @@ class ImageFolderReaderTest {
     }
 
     @Test
+    void aDecoderThatThrowsOnCorruptInputGivesTheClearError() throws IOException {
+        // The BMP decoder meets a pixel-data offset of -16 MB with a NegativeArraySizeException.
+        Path bmp = write(dir.resolve("circle/c.bmp"), noise(10, 7, 5), "bmp");
+        byte[] b = Files.readAllBytes(bmp);
+        b[13] = (byte) 0xFF;
+        Files.write(bmp, b);
+        InvalidDataException e = assertThrows(InvalidDataException.class,
+                () -> new ImageFolderReader(spec(2, 2, 3)).read(dir, "shapes"));
+        assertEquals("shapes/circle/c.bmp", e.file());
+        assertTrue(e.defect().startsWith("truncated or corrupt BMP: "), e.getMessage());
+    }
+
+    @Test
     @Timeout(value = 5, unit = TimeUnit.SECONDS)
     void aDecompressionBombIsRefusedFromItsHeader() {
         bytes(dir.resolve("circle/bomb.png"), pngHeaderOnly(20000, 20000));
