@@ -139,8 +139,8 @@ public final class InboxParser {
             }
             break;
         }
-        String prefix = root.equals(dir) ? "" : root.relativize(dir).toString().replace('\\', '/') + "/";
-        return spec.check(new ImageFolderReader(spec).read(dir, archive + "!" + prefix), archive);
+        String wrapper = root.equals(dir) ? "" : root.relativize(dir).toString().replace('\\', '/');
+        return spec.check(new ImageFolderReader(spec).read(dir, archive + "!" + wrapper), archive);
     }
 
     private static boolean isIdx(Member m) {
