@@ -62,7 +62,7 @@ class InboxParserTest {
         assertTrue(defect(write("x.csv", h + row("1", 5, "256"))).contains("line 2, column 5 (pixel4): 256 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("1", 5, "-1"))).contains("line 2, column 5 (pixel4): -1 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("10", 0, ""))).contains("line 2, column 1 (label): 10 is outside 0-9"));
-        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is not an integer"));
+        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is neither a class name (T-shirt/top, Trouser, "));
     }
 
     @Test
