@@ -57,12 +57,12 @@ class InboxParserTest {
                 .contains("line 1, column 18: wrong header: expected 'pixel17', found 'pixel71'"));
         assertEquals("x.csv: no data rows after the header", defect(write("x.csv", h)));
         assertTrue(defect(write("x.csv", h + row("1", 0, "") + "\n1,2,3\n"))
-                .contains("line 3: expected 785 columns (label + 784 pixels), found 3"));
+                .contains("line 3: expected 785 columns (label + 784 pixel values of a 28x28x1 image), found 3"));
         assertTrue(defect(write("x.csv", h + row("1", 17, "abc"))).contains("line 2, column 17 (pixel16): 'abc' is not an integer"));
         assertTrue(defect(write("x.csv", h + row("1", 5, "256"))).contains("line 2, column 5 (pixel4): 256 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("1", 5, "-1"))).contains("line 2, column 5 (pixel4): -1 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("10", 0, ""))).contains("line 2, column 1 (label): 10 is outside 0-9"));
-        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is not an integer"));
+        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is neither a class name (T-shirt/top, Trouser, "));
     }
 
     @Test
@@ -108,9 +108,9 @@ class InboxParserTest {
                 new Member("labels.gz", InboxFiles.idxLabels(fewer, true))));
         assertTrue(defect(p).contains("has 12 images but labels.gz has 5 labels"), defect(p));
 
-        InboxFiles.zip(p, List.of(new Member("images", new byte[]{0, 0, 8, 4, 0, 0, 0, 0}),
+        InboxFiles.zip(p, List.of(new Member("images", new byte[]{0, 0, 8, 5, 0, 0, 0, 0}),
                 new Member("labels.gz", labels)));
-        assertTrue(defect(p).contains("unexpected member (IDX magic 2052)"), defect(p));
+        assertTrue(defect(p).contains("unexpected member (IDX magic 2053)"), defect(p));
 
         byte[] tgz = Files.readAllBytes(writeTgz(images, labels));
         Path cut = dir.resolve("cut.tar.gz");
