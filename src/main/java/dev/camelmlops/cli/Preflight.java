@@ -2,7 +2,11 @@ package dev.camelmlops.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.camelmlops.data.BaseDataset;
+import dev.camelmlops.data.BaseDatasets;
+import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.data.FashionMnistFiles;
+import dev.camelmlops.data.IdxDataset;
 import dev.camelmlops.data.FashionMnistLocator;
 import dev.camelmlops.data.IdxReader;
 import dev.camelmlops.data.InvalidDataException;
@@ -72,6 +76,18 @@ final class Preflight {
 
     /** The data cannot be found where the configuration says (data.dir), or anywhere when not downloading. */
     static Optional<String> dataProblem(PipelineSettings s) {
+        if (!s.dataset().isFashionMnist()) {
+            Path path = s.dataset().path().orElseThrow();
+            if (!Files.exists(path)) {
+                return Optional.of("dataset.path " + path + " does not exist");
+            }
+            try {
+                BaseDatasets.locate(s.dataset(), locator(s));
+                return Optional.empty();
+            } catch (InvalidDataException e) {
+                return Optional.of("dataset.path: " + e.getMessage());
+            }
+        }
         if (s.dataDir().isPresent()) {
             Path dir = s.dataDir().get();
             if (!Files.exists(dir)) {
@@ -143,6 +159,9 @@ final class Preflight {
         if (problem.isPresent()) {
             return new Check("data", false, problem.get());
         }
+        if (!s.dataset().isFashionMnist()) {
+            return ownData(s);
+        }
         Optional<FashionMnistFiles> files = locator(s).present();
         if (files.isEmpty()) {
             return new Check("data", true, "not on disk: the build stage downloads it once from "
@@ -155,6 +174,30 @@ final class Preflight {
             int test = pair(reader, f.testImages(), f.testLabels());
             return new Check("data", true, f.trainImages().getParent() + ": " + train + " training and " + test
                     + " test images, headers and sizes valid");
+        } catch (InvalidDataException e) {
+            return new Check("data", false, e.getMessage());
+        }
+    }
+
+    /** The user's own dataset: found, its files listed; IDX headers checked against the configured shape. */
+    private static Check ownData(PipelineSettings s) {
+        DatasetSpec spec = s.dataset().spec();
+        String what = s.dataset().format().id() + ", " + spec.shapeText() + ", " + spec.classCount() + " classes ("
+                + String.join(", ", spec.classes().size() > 8 ? spec.classes().subList(0, 8) : spec.classes())
+                + (spec.classes().size() > 8 ? ", ..." : "") + ")";
+        try {
+            BaseDataset base = BaseDatasets.locate(s.dataset(), locator(s));
+            if (base instanceof IdxDataset idx) {
+                IdxReader reader = IdxReader.of(spec);
+                List<Path> f = idx.files();
+                int train = pair(reader, f.get(0), f.get(1));
+                String test = f.size() == 4 ? pair(reader, f.get(2), f.get(3)) + " test images"
+                        : "a test split cut by dataset.test-fraction";
+                return new Check("data", true, base.location() + " (" + what + "): " + train + " training images and "
+                        + test + ", headers and sizes valid");
+            }
+            return new Check("data", true, base.location() + " (" + what + "): " + base.files().size()
+                    + " files found; the build stage reads and validates every one");
         } catch (InvalidDataException e) {
             return new Check("data", false, e.getMessage());
         }

@@ -3,12 +3,16 @@ package dev.camelmlops.data;
 import java.util.List;
 
 /**
- * What the build stage read and wrote: every input file with its SHA-256, image counts and the
- * per-class histogram of each split, and the prepared files handed to the next stages.
+ * What the build stage read and wrote: the dataset (format, image shape, class names), every input
+ * file with its SHA-256, how the test split was made, image counts and the per-class histogram of
+ * each split, and the prepared files handed to the next stages.
  */
 public record DataManifest(
         String created,
         String source,
+        String format,
+        DatasetSpec dataset,
+        String testSplit,
         List<FileEntry> inputs,
         Split train,
         Split test,

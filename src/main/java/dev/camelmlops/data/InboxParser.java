@@ -17,10 +17,12 @@ import java.util.zip.ZipException;
 import java.util.zip.ZipInputStream;
 
 /**
- * Reads a batch of new labelled images dropped into the inbox: a CSV with header
- * {@code label,pixel1,...,pixel784} (integer pixels 0-255, the common Fashion-MNIST export), or a
- * pair of IDX files (images + labels, plain or gzip) in a .zip or .tar.gz. Every defect is an
- * {@link InvalidDataException} saying exactly what is wrong (line and column for CSV).
+ * Reads a batch of new labelled images dropped into the inbox, in the dataset's shape: a CSV
+ * ({@link CsvImages}: header {@code label,pixel1,...}, one column per value, labels as class names
+ * or indexes); a pair of IDX files (images + labels, plain or gzip) in a .zip or .tar.gz; or a
+ * .zip or .tar.gz of class folders ({@code <class>/<image>}, any size, resized). Every defect is an
+ * {@link InvalidDataException} saying exactly what is wrong (line and column for CSV, the member
+ * for an archive).
  */
 public final class InboxParser {
     private final DatasetSpec spec;
@@ -72,6 +74,9 @@ public final class InboxParser {
         try {
             dir = Files.createTempDirectory("mlops-inbox-");
             List<Member> members = tar ? untar(file, name, dir) : unzip(file, name, dir);
+            if (members.stream().anyMatch(m -> m.name.replace('\\', '/').contains("/") && !isIdx(m))) {
+                return imageFolders(dir.resolve("files"), name);
+            }
             Member images = null;
             Member labels = null;
             for (Member m : members) {
@@ -112,6 +117,44 @@ public final class InboxParser {
     private record Member(String name, Path path) {
     }
 
+    /**
+     * An archive of class folders ({@code <class>/<image>}, possibly inside one wrapping folder,
+     * as zipping a folder makes): read by the {@link ImageFolderReader}, resized and colour
+     * converted to the dataset's shape.
+     */
+    private Dataset imageFolders(Path root, String archive) {
+        Path dir = root;
+        while (true) {
+            List<Path> entries;
+            try (var list = Files.list(dir)) {
+                entries = list.filter(p -> !p.getFileName().toString().startsWith(".")
+                        && !p.getFileName().toString().equals("__MACOSX")).toList();
+            } catch (IOException e) {
+                throw new InvalidDataException(archive, "cannot be read: " + e.getMessage(), e);
+            }
+            if (entries.size() == 1 && Files.isDirectory(entries.get(0))
+                    && spec.indexOf(entries.get(0).getFileName().toString()) < 0) {
+                dir = entries.get(0);
+                continue;
+            }
+            break;
+        }
+        String wrapper = root.equals(dir) ? "" : root.relativize(dir).toString().replace('\\', '/');
+        return spec.check(new ImageFolderReader(spec).read(dir, archive + "!" + wrapper), archive);
+    }
+
+    private static boolean isIdx(Member m) {
+        try (InputStream raw = Files.newInputStream(m.path)) {
+            byte[] head = raw.readNBytes(4);
+            if (head.length >= 2 && (head[0] & 0xFF) == 0x1f && (head[1] & 0xFF) == 0x8b) {
+                return true; // gzip: an IDX file as published; the IDX path checks it
+            }
+            return head.length == 4 && head[0] == 0 && head[1] == 0 && head[2] == 8;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private int magic(Member m, String archive) {
         try (InputStream raw = Files.newInputStream(m.path)) {
             byte[] head = raw.readNBytes(2);
@@ -131,6 +174,25 @@ public final class InboxParser {
         } catch (IOException e) {
             throw new InvalidDataException(archive + "!" + m.name, "cannot be read: " + e.getMessage(), e);
         }
+    }
+
+    /** Where an (already checked) entry is unpacked: under {@code dir/files/}, keeping its folders; twice the same name is refused. */
+    private static Path memberPath(Path dir, String archive, String entry) throws IOException {
+        Path root = dir.resolve("files");
+        Path out = root;
+        for (String seg : entry.replace('\\', '/').split("/")) {
+            if (!seg.isEmpty() && !seg.equals(".")) {
+                out = out.resolve(seg);
+            }
+        }
+        if (!out.startsWith(root) || out.equals(root)) {
+            throw new InvalidDataException(archive, "archive entry '" + entry + "' has no file name (rejected)", null);
+        }
+        if (Files.exists(out)) {
+            throw new InvalidDataException(archive, "archive holds two entries named '" + entry + "'", null);
+        }
+        Files.createDirectories(out.getParent());
+        return out;
     }
 
     /** Rejects absolute names and any '..' segment: an archive must not reach outside itself. */
@@ -157,7 +219,7 @@ public final class InboxParser {
                 if (e.isDirectory()) {
                     continue;
                 }
-                Path out = dir.resolve("member-" + members.size());
+                Path out = memberPath(dir, name, e.getName());
                 total += copyBounded(zip, out, maxBytes - total, name);
                 members.add(new Member(e.getName(), out));
             }
@@ -198,7 +260,7 @@ public final class InboxParser {
                 checkEntryName(name, entry);
                 long padded = (size + 511) / 512 * 512;
                 if (type == '0' || type == '\0') {
-                    Path out = dir.resolve("member-" + members.size());
+                    Path out = memberPath(dir, name, entry);
                     long copied = copyBounded(new BoundedStream(in, size), out, maxBytes - total, name);
                     if (copied < size) {
                         throw new InvalidDataException(name, "truncated tar archive: member '" + entry + "' declares "

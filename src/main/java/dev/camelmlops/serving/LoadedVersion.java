@@ -19,6 +19,7 @@ final class LoadedVersion {
     private final SavedModelBundle bundle;
     private final Map<String, Signature> signatures = new LinkedHashMap<>();
     private final AtomicInteger references = new AtomicInteger(1);
+    private final java.util.List<String> classNames;
     private final Map<String, RequestBatcher> batchers = new java.util.concurrent.ConcurrentHashMap<>();
 
     private LoadedVersion(long version, Path dir, SavedModelBundle bundle) {
@@ -28,6 +29,37 @@ final class LoadedVersion {
         for (Signature s : bundle.signatures()) {
             signatures.put(s.key(), s);
         }
+        this.classNames = classNames(dir);
+    }
+
+    /**
+     * The class names in label order from the version's MANIFEST.json ({@code dataset.classes}, as
+     * the package stage writes it); empty when there is none (a SavedModel from elsewhere).
+     */
+    static java.util.List<String> classNames(Path dir) {
+        Path manifest = dir.resolve("MANIFEST.json");
+        if (!java.nio.file.Files.isRegularFile(manifest)) {
+            return java.util.List.of();
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode classes = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(manifest.toFile()).path("dataset").path("classes");
+            java.util.List<String> names = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode n : classes) {
+                if (!n.isTextual()) {
+                    return java.util.List.of();
+                }
+                names.add(n.asText());
+            }
+            return java.util.List.copyOf(names);
+        } catch (java.io.IOException | RuntimeException e) {
+            return java.util.List.of();
+        }
+    }
+
+    /** Class names in label order (index i names output i), or empty when the version does not say. */
+    java.util.List<String> classNames() {
+        return classNames;
     }
 
     /**

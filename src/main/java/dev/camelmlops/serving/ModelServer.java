@@ -278,6 +278,14 @@ public final class ModelServer implements AutoCloseable {
                 }
                 g.writeEndObject();
                 g.writeEndObject();
+                if (!v.classNames().isEmpty()) {
+                    // Not in TF Serving's answer: what each output index means, from the version's MANIFEST.json.
+                    g.writeArrayFieldStart("class_names");
+                    for (String c : v.classNames()) {
+                        g.writeString(c);
+                    }
+                    g.writeEndArray();
+                }
                 g.writeEndObject();
                 g.writeEndObject();
             }

@@ -302,7 +302,8 @@ public record PipelineSettings(
             if (path.isEmpty()) {
                 r.problem("dataset.path must be set for dataset.format=" + format.id() + ": the folder holding the data");
             }
-            if (classes.isEmpty()) {
+            String raw = r.property.apply("dataset.classes");
+            if (classes.isEmpty() && (raw == null || raw.isBlank())) {
                 r.problem("dataset.classes must be set for dataset.format=" + format.id()
                         + ": the class names, comma-separated, in label order" + folderHint(format, path));
             }

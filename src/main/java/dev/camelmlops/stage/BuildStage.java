@@ -8,11 +8,11 @@ import dev.camelmlops.data.Concurrent;
 import dev.camelmlops.data.DataManifest;
 import dev.camelmlops.data.DatasetDownloader;
 import dev.camelmlops.data.Dataset;
-import dev.camelmlops.data.FashionMnistFiles;
+import dev.camelmlops.data.BaseDataset;
+import dev.camelmlops.data.BaseDatasets;
+import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.data.FashionMnistLocator;
-import dev.camelmlops.data.IdxReader;
 import dev.camelmlops.data.PreparedData;
-import dev.camelmlops.data.Sha256;
 import dev.camelmlops.registry.Json;
 import dev.camelmlops.registry.RunInfo;
 import dev.camelmlops.registry.WorkDir;
@@ -31,8 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Build: finds Fashion-MNIST, reads and validates all four files, writes the prepared splits and
- * the data manifest into the work folder, and starts the run's record there.
+ * Build: finds the base dataset (Fashion-MNIST by default, or the user's IDX, CSV or image folder),
+ * reads and validates it, adds the run's new batches, writes the prepared splits and the data
+ * manifest into the work folder, and starts the run's record there.
  */
 public class BuildStage {
     private static final Logger LOG = LoggerFactory.getLogger(BuildStage.class);
@@ -53,50 +54,52 @@ public class BuildStage {
      */
     String build(String runId, List<BatchStore.Batch> batches, double replay) {
         WorkDir work = new WorkDir(settings.workDir());
-        FashionMnistFiles files = locator().locate();
+        DatasetSpec spec = settings.dataset().spec();
+        BaseDataset located = BaseDatasets.locate(settings.dataset(), locator());
         long t0 = System.nanoTime();
-        BaseData base = takePrefetched(files);
+        BaseData base = takePrefetched(located);
         if (base == null) {
-            base = readBase(files);
+            base = readBase(located);
         }
-        Dataset baseTrain = base.train();
-        Dataset test = base.test();
+        Dataset baseTrain = base.splits().train();
+        Dataset test = base.splits().test();
         List<DataManifest.FileEntry> inputs = base.inputs();
         List<Dataset> fresh = new ArrayList<>();
         List<DataManifest.BatchEntry> batchEntries = new ArrayList<>();
         for (BatchStore.Batch b : batches) {
-            Dataset d = b.read();
+            Dataset d = spec.check(b.read(), "batch " + b.sha256());
             fresh.add(d);
             batchEntries.add(new DataManifest.BatchEntry(b.sha256(), d.size()));
         }
-        Dataset newData = Dataset.concat(fresh);
+        Dataset newData = Dataset.concat(fresh, baseTrain);
         List<Dataset> parts = new ArrayList<>(fresh);
         parts.add(replay >= 1.0 ? baseTrain : baseTrain.sample(replay, settings.training().seed()));
-        Dataset train = parts.size() == 1 ? parts.get(0) : Dataset.concat(parts);
+        Dataset train = parts.size() == 1 ? parts.get(0) : Dataset.concat(parts, baseTrain);
         double readSeconds = base.prefetched() ? base.readSeconds() : (System.nanoTime() - t0) / 1e9;
 
         resetWorkDir(work);
-        PreparedData prepared = new PreparedData(work.data());
+        PreparedData prepared = new PreparedData(work.data(), spec);
         List<DataManifest.FileEntry> outputs = prepared.write(train, test);
         if (!batches.isEmpty()) {
             prepared.writeNew(newData);
         }
         DataManifest manifest = new DataManifest(Instant.now().toString(),
-                files.trainImages().getParent().toAbsolutePath().toString(), inputs,
-                DataManifest.Split.of(train), DataManifest.Split.of(test), outputs, batchEntries, replay);
+                located.location().toAbsolutePath().toString(), settings.dataset().format().id(), spec,
+                base.splits().testSplit(), inputs, DataManifest.Split.of(train, spec.classCount()),
+                DataManifest.Split.of(test, spec.classCount()), outputs, batchEntries, replay);
         Json.write(prepared.manifest(), manifest);
         Json.write(work.runInfo(), new RunInfo(runId != null ? runId : settings.runId(), Instant.now().toString(),
                 settings.gitCommit()));
-        String summary = String.format("build: %d train images (%d new in %d batches) + %d test images validated in"
-                        + " %.2f s%s from %s -> %s", train.size(), newData.size(), batches.size(), test.size(),
-                readSeconds, base.prefetched() ? " (read ahead while Camel started)" : "", manifest.source(),
-                work.data());
+        String summary = String.format("build: %d train images (%d new in %d batches) + %d test images of %s,"
+                        + " %d classes, validated in %.2f s%s from %s -> %s", train.size(), newData.size(),
+                batches.size(), test.size(), spec.shapeText(), spec.classCount(), readSeconds,
+                base.prefetched() ? " (read ahead while Camel started)" : "", manifest.source(), work.data());
         LOG.info(summary);
         return summary;
     }
 
-    /** The base files read and validated, with their hashes, and when each was last modified. */
-    private record BaseData(FashionMnistFiles files, List<String> stamps, Dataset train, Dataset test,
+    /** The base data read and validated, with its input hashes, and when each file was last modified. */
+    private record BaseData(BaseDataset dataset, List<Path> files, List<String> stamps, BaseDataset.Splits splits,
                             List<DataManifest.FileEntry> inputs, double readSeconds, boolean prefetched) {
     }
 
@@ -109,14 +112,14 @@ public class BuildStage {
      * report itself.
      */
     public void prefetch() {
-        java.util.Optional<FashionMnistFiles> files = new FashionMnistLocator(settings.dataDir(), settings.dataSystemDir(),
-                settings.dataCacheDir(), null).present();
-        if (files.isEmpty()) {
+        java.util.Optional<BaseDataset> located = BaseDatasets.present(settings.dataset(),
+                new FashionMnistLocator(settings.dataDir(), settings.dataSystemDir(), settings.dataCacheDir(), null));
+        if (located.isEmpty()) {
             return;
         }
         java.util.concurrent.FutureTask<BaseData> task = new java.util.concurrent.FutureTask<>(() -> {
-            BaseData d = readBase(files.get());
-            return new BaseData(d.files(), d.stamps(), d.train(), d.test(), d.inputs(), d.readSeconds(), true);
+            BaseData d = readBase(located.get());
+            return new BaseData(d.dataset(), d.files(), d.stamps(), d.splits(), d.inputs(), d.readSeconds(), true);
         });
         Thread t = new Thread(task, "build-prefetch");
         t.setDaemon(true);
@@ -124,7 +127,7 @@ public class BuildStage {
         prefetch = task;
     }
 
-    private BaseData takePrefetched(FashionMnistFiles files) {
+    private BaseData takePrefetched(BaseDataset located) {
         Future<BaseData> f = prefetch;
         prefetch = null;
         if (f == null) {
@@ -132,6 +135,7 @@ public class BuildStage {
         }
         try {
             BaseData d = f.get();
+            List<Path> files = located.files();
             return d.files().equals(files) && d.stamps().equals(stamps(files)) ? d : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -141,9 +145,9 @@ public class BuildStage {
         }
     }
 
-    private static List<String> stamps(FashionMnistFiles files) {
+    private static List<String> stamps(List<Path> files) {
         List<String> stamps = new ArrayList<>();
-        for (Path p : files.all()) {
+        for (Path p : files) {
             try {
                 stamps.add(Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
             } catch (IOException e) {
@@ -154,25 +158,23 @@ public class BuildStage {
     }
 
     /**
-     * Reads and validates the four files. Hashing the inputs and reading the test split run on a
-     * second thread while this one reads the train split (about 80% of the bytes).
+     * Reads and validates the base data. Hashing the inputs runs on a second thread while this
+     * one reads (the readers may use more threads of their own).
      */
-    private BaseData readBase(FashionMnistFiles files) {
+    private BaseData readBase(BaseDataset located) {
+        List<Path> files = located.files();
         List<String> stamps = stamps(files);
         long t0 = System.nanoTime();
-        IdxReader reader = IdxReader.fashionMnist();
         ExecutorService second = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "build-second");
             t.setDaemon(true);
             return t;
         });
         try {
-            Future<List<DataManifest.FileEntry>> hashes = second.submit(() -> entries(files.all()));
-            Future<Dataset> testRead = second.submit(() -> reader.read(files.testImages(), files.testLabels()));
-            Dataset train = reader.read(files.trainImages(), files.trainLabels());
-            Dataset test = Concurrent.join(testRead);
+            Future<List<DataManifest.FileEntry>> hashes = second.submit(located::inputs);
+            BaseDataset.Splits splits = BaseDatasets.read(located, settings.dataset().spec());
             List<DataManifest.FileEntry> inputs = Concurrent.join(hashes);
-            return new BaseData(files, stamps, train, test, inputs, (System.nanoTime() - t0) / 1e9, false);
+            return new BaseData(located, files, stamps, splits, inputs, (System.nanoTime() - t0) / 1e9, false);
         } finally {
             second.shutdownNow();
         }
@@ -197,17 +199,5 @@ public class BuildStage {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare work folder " + work.root(), e);
         }
-    }
-
-    private static List<DataManifest.FileEntry> entries(List<Path> paths) {
-        List<DataManifest.FileEntry> list = new ArrayList<>();
-        for (Path p : paths) {
-            try {
-                list.add(new DataManifest.FileEntry(p.getFileName().toString(), Sha256.of(p), Files.size(p)));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return list;
     }
 }

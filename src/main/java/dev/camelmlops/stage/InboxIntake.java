@@ -62,7 +62,7 @@ public class InboxIntake {
                 LOG.info("inbox: {} has the same content as an earlier batch ({}): not taken again", name, sha);
                 return "duplicate " + sha;
             }
-            Dataset data = new InboxParser(settings.retrain().inboxMaxBytes()).parse(file.toPath());
+            Dataset data = new InboxParser(settings.dataset().spec(), settings.retrain().inboxMaxBytes()).parse(file.toPath());
             if (batches.add(sha, data, name)) {
                 exchange.getIn().setHeader(NEW_BATCH, true);
             }

@@ -40,7 +40,7 @@ class IdxReaderTest {
         assertArrayEquals(d.pixels(), a.pixels());
         assertArrayEquals(d.labels(), a.labels());
         assertArrayEquals(a.pixels(), b.pixels());
-        assertArrayEquals(new int[]{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, a.classHistogram());
+        assertArrayEquals(new int[]{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, a.classHistogram(10));
     }
 
     @Test
@@ -65,7 +65,7 @@ class IdxReaderTest {
         Path images = dir.resolve("small.gz");
         IdxWriter.writeImages(images, new byte[2 * 27 * 28], 27, 28);
         InvalidDataException e = assertThrows(InvalidDataException.class, () -> reader.readImages(images));
-        assertEquals("images are 27x28, expected 28x28", e.defect());
+        assertEquals("images are 27x28x1, expected 28x28x1 (dataset.height x dataset.width x dataset.channels)", e.defect());
         assertEquals(images.toString(), e.file());
     }
 
@@ -74,7 +74,7 @@ class IdxReaderTest {
         Path labels = dir.resolve("l.gz");
         IdxWriter.writeLabels(labels, new byte[]{0, 9, 10, 3});
         InvalidDataException e = assertThrows(InvalidDataException.class, () -> reader.readLabels(labels));
-        assertEquals("label 10 at index 2 is outside 0-9", e.defect());
+        assertEquals("label 10 at index 2 is outside 0-9 (10 classes)", e.defect());
     }
 
     @Test

@@ -19,7 +19,7 @@ class InboxParserTest {
     @TempDir
     Path dir;
 
-    private final InboxParser parser = new InboxParser(10_000_000);
+    private final InboxParser parser = new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 10_000_000);
     private final Dataset data = TinyFashion.dataset(12, 4);
 
     private Path write(String name, String content) throws Exception {
@@ -57,12 +57,12 @@ class InboxParserTest {
                 .contains("line 1, column 18: wrong header: expected 'pixel17', found 'pixel71'"));
         assertEquals("x.csv: no data rows after the header", defect(write("x.csv", h)));
         assertTrue(defect(write("x.csv", h + row("1", 0, "") + "\n1,2,3\n"))
-                .contains("line 3: expected 785 columns (label + 784 pixels), found 3"));
+                .contains("line 3: expected 785 columns (label + 784 pixel values of a 28x28x1 image), found 3"));
         assertTrue(defect(write("x.csv", h + row("1", 17, "abc"))).contains("line 2, column 17 (pixel16): 'abc' is not an integer"));
         assertTrue(defect(write("x.csv", h + row("1", 5, "256"))).contains("line 2, column 5 (pixel4): 256 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("1", 5, "-1"))).contains("line 2, column 5 (pixel4): -1 is outside 0-255"));
         assertTrue(defect(write("x.csv", h + row("10", 0, ""))).contains("line 2, column 1 (label): 10 is outside 0-9"));
-        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is not an integer"));
+        assertTrue(defect(write("x.csv", h + row("2.5", 0, ""))).contains("line 2, column 1 (label): '2.5' is neither a class name (T-shirt/top, Trouser, "));
     }
 
     @Test
@@ -108,9 +108,9 @@ class InboxParserTest {
                 new Member("labels.gz", InboxFiles.idxLabels(fewer, true))));
         assertTrue(defect(p).contains("has 12 images but labels.gz has 5 labels"), defect(p));
 
-        InboxFiles.zip(p, List.of(new Member("images", new byte[]{0, 0, 8, 4, 0, 0, 0, 0}),
+        InboxFiles.zip(p, List.of(new Member("images", new byte[]{0, 0, 8, 5, 0, 0, 0, 0}),
                 new Member("labels.gz", labels)));
-        assertTrue(defect(p).contains("unexpected member (IDX magic 2052)"), defect(p));
+        assertTrue(defect(p).contains("unexpected member (IDX magic 2053)"), defect(p));
 
         byte[] tgz = Files.readAllBytes(writeTgz(images, labels));
         Path cut = dir.resolve("cut.tar.gz");
@@ -127,12 +127,12 @@ class InboxParserTest {
     @Test
     void oversizedAndUnknownFilesAreRejected() throws Exception {
         Path big = write("big.csv", InboxFiles.csv(data));
-        String d = assertThrows(InvalidDataException.class, () -> new InboxParser(1000).parse(big)).getMessage();
+        String d = assertThrows(InvalidDataException.class, () -> new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 1000).parse(big)).getMessage();
         assertTrue(d.contains("over the limit inbox.max-bytes = 1000"), d);
         assertTrue(defect(write("notes.txt", "hello")).contains("unsupported file type"));
         Path bomb = dir.resolve("bomb.zip");
         InboxFiles.zip(bomb, List.of(new Member("images", new byte[2_000_000]), new Member("labels", new byte[10])));
-        String b = assertThrows(InvalidDataException.class, () -> new InboxParser(1_000_000).parse(bomb)).getMessage();
+        String b = assertThrows(InvalidDataException.class, () -> new InboxParser(dev.camelmlops.data.DatasetSpec.FASHION_MNIST, 1_000_000).parse(bomb)).getMessage();
         assertTrue(b.contains("unpacks to more than inbox.max-bytes"), b);
     }
 }

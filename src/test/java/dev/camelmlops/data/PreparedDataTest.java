@@ -20,7 +20,7 @@ class PreparedDataTest {
     void writeReturnsTheHashAndSizeOfEachFileAsWrittenAndTheSplitsReadBack() throws Exception {
         Dataset train = TinyFashion.dataset(40, 3);
         Dataset test = TinyFashion.dataset(20, 4);
-        PreparedData prepared = new PreparedData(dir.resolve("data"));
+        PreparedData prepared = new PreparedData(dir.resolve("data"), dev.camelmlops.data.DatasetSpec.FASHION_MNIST);
 
         List<DataManifest.FileEntry> entries = prepared.write(train, test);
 
@@ -39,7 +39,7 @@ class PreparedDataTest {
     void aFailedWriteOnTheSecondThreadIsReportedWithItsFile() throws Exception {
         Path data = dir.resolve("data");
         Files.createDirectories(data.resolve(PreparedData.TRAIN_IMAGES)); // a folder where the file should go
-        PreparedData prepared = new PreparedData(data);
+        PreparedData prepared = new PreparedData(data, dev.camelmlops.data.DatasetSpec.FASHION_MNIST);
         UncheckedIOException e = assertThrows(UncheckedIOException.class,
                 () -> prepared.write(TinyFashion.dataset(10, 1), TinyFashion.dataset(10, 2)));
         assertEquals("cannot write " + data.resolve(PreparedData.TRAIN_IMAGES), e.getMessage());

@@ -62,7 +62,7 @@ class BuildPrefetchTest {
 
         ahead.build("r1", java.util.List.of(), 1.0);
 
-        Dataset built = new PreparedData(tmp.resolve("work/data")).readTrain();
+        Dataset built = new PreparedData(tmp.resolve("work/data"), dev.camelmlops.data.DatasetSpec.FASHION_MNIST).readTrain();
         assertEquals(60, built.size());
         assertArrayEquals(replacement.pixels(), built.pixels());
     }
