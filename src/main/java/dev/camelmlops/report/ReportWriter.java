@@ -78,7 +78,7 @@ public final class ReportWriter {
                 .append(".chart .tick{font:11px sans-serif;fill:#555}.chart .cell{font:10px sans-serif}")
                 .append(".chart .frame{fill:none;stroke:#bbb}.chart .grid{stroke:#eee}")
                 .append(".grid24{display:flex;flex-wrap:wrap;gap:10px}.grid24 figure{margin:0;text-align:center;font-size:11px}")
-                .append(".grid24 img{width:84px;height:84px;image-rendering:pixelated;border:1px solid #ccc}")
+                .append(".grid24 img{width:84px;height:84px;object-fit:contain;image-rendering:pixelated;border:1px solid #ccc}")
                 .append("pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:320px;font-size:12px}")
                 .append("</style></head><body>\n");
         boolean ok = "succeeded".equals(run.get("outcome"));

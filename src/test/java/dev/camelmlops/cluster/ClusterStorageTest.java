@@ -87,7 +87,7 @@ class ClusterStorageTest {
         BatchStore a = instance("node-a").batches();
         BatchStore b = instance("node-b").batches();
         Dataset d1 = TinyFashion.dataset(20, 1);
-        Dataset d2 = TinyFashion.dataset(30, 2);
+        Dataset d2 = dev.camelmlops.testing.ShapesDataset.dataset(5, 2); // RGB 32x32x3: the channels are stored too
         assertTrue(a.add("a".repeat(64), d1, "one.csv"));
         assertFalse(b.add("a".repeat(64), d1, "one-again.csv"), "the same content is not taken twice, by any instance");
         assertTrue(b.known("a".repeat(64)));
@@ -109,6 +109,10 @@ class ClusterStorageTest {
         assertArrayEquals(d1.pixels(), back.pixels(), "pixels come back as stored");
         assertArrayEquals(d1.labels(), back.labels());
         assertEquals(d1.rows(), back.rows());
+        Dataset rgb = java.util.stream.Stream.concat(x.get().stream(), y.get().stream())
+                .filter(bt -> bt.sha256().equals("b".repeat(64))).findFirst().orElseThrow().read();
+        assertEquals("32x32x3", rgb.shapeText());
+        assertArrayEquals(d2.pixels(), rgb.pixels());
 
         a.release("run-x");
         b.release("run-y");
