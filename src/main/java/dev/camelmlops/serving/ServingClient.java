@@ -89,11 +89,6 @@ public final class ServingClient {
         return best > 0 ? OptionalLong.of(best) : OptionalLong.empty();
     }
 
-    /** As {@link #predict(Long, float[][], int, int, int, String)} for 28x28x1 (Fashion-MNIST) images. */
-    public float[][] predict(Long version, float[][] images, String signatureName) {
-        return predict(version, images, 28, 28, 1, signatureName);
-    }
-
     /**
      * Predicts {@code images} (each height x width x channels values scaled to [0,1], sent as
      * [height][width][channels] lists) with the row format, at {@code version} or (null) the
