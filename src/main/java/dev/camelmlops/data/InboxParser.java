@@ -1,6 +1,5 @@
 package dev.camelmlops.data;
 
-import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
