@@ -38,10 +38,6 @@ public record DatasetSource(DatasetSpec spec, Format format, Optional<Path> path
         }
     }
 
-    public static DatasetSource fashionMnist() {
-        return new DatasetSource(DatasetSpec.FASHION_MNIST, Format.FASHION_MNIST, Optional.empty(), 0.2, 42);
-    }
-
     public boolean isFashionMnist() {
         return format == Format.FASHION_MNIST;
     }

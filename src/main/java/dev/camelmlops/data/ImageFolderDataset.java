@@ -96,13 +96,10 @@ public final class ImageFolderDataset implements BaseDataset {
         requireFolder();
         Path train = trainDir();
         Splits splits;
-        String trainName;
         if (train == null) {
-            trainName = dir.toString();
-            splits = TestSplit.cut(reader.read(dir, trainName), spec.classCount(), testFraction, splitSeed);
+            splits = TestSplit.cut(reader.read(dir, dir.toString()), spec.classCount(), testFraction, splitSeed);
         } else {
-            trainName = train.toString();
-            Dataset trainData = reader.read(train, trainName);
+            Dataset trainData = reader.read(train, train.toString());
             Path test = testDir();
             if (test == null) {
                 Splits cut = TestSplit.cut(trainData, spec.classCount(), testFraction, splitSeed);
@@ -111,14 +108,6 @@ public final class ImageFolderDataset implements BaseDataset {
             } else {
                 Dataset testData = reader.read(test, test.toString());
                 splits = new Splits(trainData, testData, test.getFileName() + "/ folder (" + testData.size() + " images)");
-            }
-        }
-        int[] histogram = splits.train().classHistogram(spec.classCount());
-        for (int k = 0; k < histogram.length; k++) {
-            if (histogram[k] == 0) {
-                String c = spec.classes().get(k);
-                throw new InvalidDataException(trainName + "/" + c, "class '" + c + "' has no training image"
-                        + " (its folder is missing or empty); a model cannot learn a class it never sees", null);
             }
         }
         return splits;

@@ -54,7 +54,7 @@ public final class Evaluator {
         return out;
     }
 
-    /** The model's class count, after checking the images fit its input (TensorFlow aborts on a shape mismatch). */
+    /** The model's class count (fixed in the graph of every model this project builds). */
     private static int classes(TrainedModel model) {
         int k = model.classCount();
         if (k < 1) {
@@ -63,20 +63,12 @@ public final class Evaluator {
         return k;
     }
 
-    private static void checkFits(TrainedModel model, Dataset data) {
-        long[] shape = model.imageShape();
-        if (shape.length != 3 || shape[0] != data.rows() || shape[1] != data.cols() || shape[2] != data.channels()) {
-            throw new IllegalArgumentException("the model takes images of " + java.util.Arrays.toString(shape)
-                    + ", these are " + data.shapeText());
-        }
-    }
-
     interface BatchConsumer {
         void accept(int first, int count, float[] probabilities);
     }
 
     private void forEachBatch(TrainedModel model, Dataset data, int classes, BatchConsumer consumer) {
-        checkFits(model, data);
+        model.requireFits(data);
         int n = data.size();
         int batch = Math.min(BATCH, Math.max(1, n));
         float[] probs = new float[batch * classes];

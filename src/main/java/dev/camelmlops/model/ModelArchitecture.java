@@ -81,12 +81,7 @@ public enum ModelArchitecture {
         return defaultLearningRate;
     }
 
-    /** The hidden layers; the output layer (one logit per class) is added by the graph builder. */
-    public List<Layer> layers() {
-        return layers;
-    }
-
-    /** The layers with the output layer for {@code classes} classes. */
+    /** The hidden layers followed by the output layer: one logit for each of {@code classes} classes. */
     public List<Layer> layers(int classes) {
         List<Layer> all = new java.util.ArrayList<>(layers);
         if (all.get(all.size() - 1).kind() != Layer.Kind.FLATTEN && all.get(all.size() - 1).kind() != Layer.Kind.DENSE) {

@@ -1,5 +1,6 @@
 package dev.camelmlops.model;
 
+import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.DatasetSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -95,6 +96,12 @@ public final class TrainedModel implements AutoCloseable {
         return s == null || s.length != 4 ? new long[0] : java.util.Arrays.copyOfRange(s, 1, 4);
     }
 
+    /** "28x28x1": the image shape as {@link DatasetSpec#shapeText()} writes one. */
+    public String imageShapeText() {
+        long[] s = imageShape();
+        return s.length == 3 ? s[0] + "x" + s[1] + "x" + s[2] : "an unknown shape";
+    }
+
     /** The number of classes: the last dimension of the probabilities output (-1 when unknown). */
     public int classCount() {
         long[] s = graph.outputOrThrow(GraphNames.PROBABILITIES).shape().asArray();
@@ -104,16 +111,24 @@ public final class TrainedModel implements AutoCloseable {
     /** Problems that keep this model from training or scoring images of {@code spec}; empty when it fits. */
     public java.util.List<String> mismatches(DatasetSpec spec) {
         java.util.List<String> problems = new java.util.ArrayList<>();
-        long[] shape = imageShape();
-        long[] want = {spec.height(), spec.width(), spec.channels()};
-        if (!java.util.Arrays.equals(shape, want)) {
-            problems.add("the model takes images of " + (shape.length == 3 ? shape[0] + "x" + shape[1] + "x" + shape[2]
-                    : java.util.Arrays.toString(shape)) + ", the dataset has " + spec.shapeText());
+        if (!imageShapeText().equals(spec.shapeText())) {
+            problems.add("the model takes images of " + imageShapeText() + ", the dataset has " + spec.shapeText());
         }
         if (classCount() != spec.classCount()) {
             problems.add("the model has " + classCount() + " classes, the dataset " + spec.classCount());
         }
         return problems;
+    }
+
+    /**
+     * Throws when {@code data}'s images do not have the model's input shape: TensorFlow aborts the
+     * process on a feed of the wrong shape, so this is checked before every run over a dataset.
+     */
+    public void requireFits(Dataset data) {
+        if (!imageShapeText().equals(data.shapeText())) {
+            throw new IllegalArgumentException("the model takes images of " + imageShapeText() + ", these are "
+                    + data.shapeText());
+        }
     }
 
     /** True when the graph has the training op, i.e. it can be trained (not only served). */

@@ -25,11 +25,7 @@ public final class Trainer {
         if (train.size() == 0) {
             throw new IllegalArgumentException("no training images");
         }
-        long[] shape = model.imageShape();
-        if (shape.length != 3 || shape[0] != train.rows() || shape[1] != train.cols() || shape[2] != train.channels()) {
-            throw new IllegalArgumentException("the model takes images of " + java.util.Arrays.toString(shape)
-                    + ", the training images are " + train.shapeText());
-        }
+        model.requireFits(train);
         Session session = model.session();
         int n = train.size();
         int batch = Math.min(params.batchSize(), n);

@@ -308,10 +308,9 @@ public record PipelineSettings(
                         + ": the class names, comma-separated, in label order" + folderHint(format, path));
             }
         }
-        List<String> names = classes.orElse(fm.classes());
-        DatasetSpec spec = r.check(() -> new DatasetSpec(name, height, width, channels,
-                names.size() < 2 ? fm.classes() : names));
-        return new DatasetSource(spec != null ? spec : fm, format, path, testFraction, splitSeed);
+        // every part was checked above (a bad value falls back to its default), so this cannot throw
+        return new DatasetSource(new DatasetSpec(name, height, width, channels, classes.orElse(fm.classes())),
+                format, path, testFraction, splitSeed);
     }
 
     /** "a,b , c" -> [a, b, c]; each name checked by {@link DatasetSpec}. */

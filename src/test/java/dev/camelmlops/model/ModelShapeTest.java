@@ -73,7 +73,7 @@ class ModelShapeTest {
                     "the model has 4 classes, the dataset 10"), back.mismatches(DatasetSpec.FASHION_MNIST));
             Dataset grey = data(3, 12, 10, 1, 4);
             String m = assertThrows(IllegalArgumentException.class, () -> new Evaluator().evaluate(back, grey)).getMessage();
-            assertEquals("the model takes images of [12, 10, 3], these are 12x10x1", m);
+            assertEquals("the model takes images of 12x10x3, these are 12x10x1", m);
         }
     }
 
