@@ -81,19 +81,31 @@ public final class InboxFiles {
         }
     }
 
+    /**
+     * A gzip-compressed POSIX ustar archive of {@code members}, in order: a name ending in '/' is a
+     * folder (type '5'), any other a regular file (type '0'); fixed owner and time, so the same
+     * members always give the same bytes.
+     */
     public static void tarGz(Path file, List<Member> members) throws IOException {
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
             for (Member m : members) {
+                boolean folder = m.name().endsWith("/");
                 byte[] h = new byte[512];
                 byte[] name = m.name().getBytes(StandardCharsets.UTF_8);
-                System.arraycopy(name, 0, h, 0, Math.min(100, name.length));
-                put(h, 100, String.format("%07o", 0644));
-                put(h, 108, String.format("%07o", 0));
-                put(h, 116, String.format("%07o", 0));
-                put(h, 124, String.format("%011o", m.data().length));
-                put(h, 136, String.format("%011o", 0));
-                h[156] = '0';
-                put(h, 257, "ustar");
+                if (name.length > 100) {
+                    throw new IllegalArgumentException("tar entry name longer than 100 bytes: " + m.name());
+                }
+                System.arraycopy(name, 0, h, 0, name.length);
+                octal(h, 100, 8, folder ? 0755 : 0644);
+                octal(h, 108, 8, 0);
+                octal(h, 116, 8, 0);
+                octal(h, 124, 12, m.data().length);
+                octal(h, 136, 12, TAR_TIME);
+                h[156] = (byte) (folder ? '5' : '0');
+                put(h, 257, "ustar\0");
+                put(h, 263, "00");
+                put(h, 265, "root");
+                put(h, 297, "root");
                 for (int i = 148; i < 156; i++) {
                     h[i] = ' ';
                 }
@@ -101,14 +113,21 @@ public final class InboxFiles {
                 for (byte x : h) {
                     sum += x & 0xFF;
                 }
-                put(h, 148, String.format("%06o", sum));
-                h[154] = 0;
+                put(h, 148, String.format("%06o", sum) + "\0 ");
                 out.write(h);
                 out.write(m.data());
                 out.write(new byte[(512 - m.data().length % 512) % 512]);
             }
-            out.write(new byte[1024]);
+            out.write(new byte[1024]); // end of archive: two zero blocks
         }
+    }
+
+    /** 2020-01-01T00:00:00Z, in seconds. */
+    private static final long TAR_TIME = 1_577_836_800L;
+
+    /** {@code len-1} octal digits, zero-padded, then NUL. */
+    private static void octal(byte[] h, int at, int len, long v) {
+        put(h, at, String.format("%0" + (len - 1) + "o", v) + "\0");
     }
 
     private static void put(byte[] h, int off, String s) {

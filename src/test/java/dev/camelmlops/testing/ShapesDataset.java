@@ -9,15 +9,14 @@ import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import javax.imageio.IIOImage;
@@ -156,14 +155,15 @@ public final class ShapesDataset {
      * (directories of type '5', files of type '0').
      */
     public static Path tarGzClassFolders(Path tarGz, int perClass, long seed) {
-        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(tarGz))) {
-            for (int k = 0; k < CLASSES.size(); k++) {
-                writeTarEntry(out, CLASSES.get(k) + "/", '5', new byte[0]);
-                for (int j = 0; j < perClass; j++) {
-                    writeTarEntry(out, CLASSES.get(k) + "/" + fileName(j), '0', encodedFile(k, j, seed));
-                }
+        List<InboxFiles.Member> members = new ArrayList<>();
+        for (int k = 0; k < CLASSES.size(); k++) {
+            members.add(new InboxFiles.Member(CLASSES.get(k) + "/", new byte[0]));
+            for (int j = 0; j < perClass; j++) {
+                members.add(new InboxFiles.Member(CLASSES.get(k) + "/" + fileName(j), encodedFile(k, j, seed)));
             }
-            out.write(new byte[1024]); // end of archive: two zero blocks
+        }
+        try {
+            InboxFiles.tarGz(tarGz, members);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -341,46 +341,5 @@ public final class ShapesDataset {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static void writeTarEntry(OutputStream out, String name, char type, byte[] data) throws IOException {
-        byte[] h = new byte[512];
-        byte[] n = name.getBytes(StandardCharsets.UTF_8);
-        if (n.length > 100) {
-            throw new IllegalArgumentException("tar entry name longer than 100 bytes: " + name);
-        }
-        System.arraycopy(n, 0, h, 0, n.length);
-        octal(h, 100, 8, type == '5' ? 0755 : 0644);
-        octal(h, 108, 8, 0);
-        octal(h, 116, 8, 0);
-        octal(h, 124, 12, data.length);
-        octal(h, 136, 12, ENTRY_TIME / 1000);
-        h[156] = (byte) type;
-        ascii(h, 257, "ustar\0");
-        ascii(h, 263, "00");
-        ascii(h, 265, "root");
-        ascii(h, 297, "root");
-        for (int i = 148; i < 156; i++) {
-            h[i] = ' ';
-        }
-        long sum = 0;
-        for (byte b : h) {
-            sum += b & 0xFF;
-        }
-        ascii(h, 148, String.format("%06o", sum) + "\0 ");
-        out.write(h);
-        out.write(data);
-        int pad = (512 - data.length % 512) % 512;
-        out.write(new byte[pad]);
-    }
-
-    /** {@code len-1} octal digits, zero-padded, then NUL. */
-    private static void octal(byte[] h, int at, int len, long v) {
-        ascii(h, at, String.format("%0" + (len - 1) + "o", v) + "\0");
-    }
-
-    private static void ascii(byte[] h, int at, String s) {
-        byte[] b = s.getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(b, 0, h, at, b.length);
     }
 }
