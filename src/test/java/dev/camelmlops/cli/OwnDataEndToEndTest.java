@@ -11,9 +11,6 @@ import dev.camelmlops.serving.ServingClient;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.Http;
 import dev.camelmlops.testing.ShapesDataset;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +21,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Data other than Fashion-MNIST, end to end through the command line: a generated RGB 32x32
@@ -35,7 +31,6 @@ import picocli.CommandLine;
  */
 @Timeout(600)
 class OwnDataEndToEndTest {
-    private static final Path HOME = Path.of("").toAbsolutePath();
     private static final String CLASSES = String.join(",", ShapesDataset.CLASSES);
 
     @TempDir
@@ -199,10 +194,9 @@ class OwnDataEndToEndTest {
         assertTrue(cli.output().contains("images of 2x2x1 are too small for default"), cli.output());
     }
 
-    /** The service on a thread, stopped as SIGTERM would stop it. */
+    /** The service with the shapes options, and a wait for finished retrains in its ledger. */
     private final class Service implements AutoCloseable {
-        private final MlopsCli.WatchSetup setup;
-        private final Thread thread;
+        private final InProcessWatch watch;
         private final FileRunLedger ledger = new FileRunLedger(tmp.resolve("ledger.jsonl"));
 
         Service(List<String> options) throws Exception {
@@ -210,17 +204,7 @@ class OwnDataEndToEndTest {
             args.addAll(options);
             args.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
                     "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05", "-Dretrain.epochs=1"));
-            PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-            MlopsCli mlops = new MlopsCli(HOME, Map.of(), out);
-            new CommandLine(mlops).parseArgs(args.toArray(String[]::new));
-            setup = mlops.watchSetup();
-            thread = new Thread(() -> setup.app().watch(setup.healthPort()), "watch-under-test");
-            thread.start();
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (setup.app().requests() == null && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-            }
-            assertTrue(setup.app().requests() != null && setup.app().requests().awaitStarted(30_000), "service started");
+            watch = new InProcessWatch(args);
         }
 
         void awaitRetrains(int n) throws Exception {
@@ -238,9 +222,7 @@ class OwnDataEndToEndTest {
 
         @Override
         public void close() throws Exception {
-            setup.app().stopWatch();
-            thread.join(60_000);
-            setup.close();
+            watch.close();
         }
     }
 }

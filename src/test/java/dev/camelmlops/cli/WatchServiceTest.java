@@ -26,14 +26,12 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * `mlops watch` end to end: the real Camel context with the project's routes, real files dropped
  * into the inbox, real retrains of a small model, the embedded server, the run ledger.
  */
 class WatchServiceTest {
-    private static final Path HOME = Path.of("").toAbsolutePath();
 
     @TempDir
     Path tmp;
@@ -51,24 +49,16 @@ class WatchServiceTest {
 
     /** The service on a thread, stopped as SIGTERM would stop it. */
     final class Service implements AutoCloseable {
+        final InProcessWatch watch;
         final MlopsCli.WatchSetup setup;
-        final Thread thread;
 
         Service(String... extra) throws Exception {
             List<String> args = new ArrayList<>(cli.defaults());
             args.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
                     "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
             args.addAll(List.of(extra));
-            PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-            MlopsCli mlops = new MlopsCli(HOME, Map.of(), out);
-            new CommandLine(mlops).parseArgs(args.toArray(String[]::new));
-            setup = mlops.watchSetup();
-            thread = new Thread(() -> setup.app().watch(setup.healthPort()), "watch-under-test");
-            thread.start();
-            while (setup.app().requests() == null) {
-                Thread.sleep(20);
-            }
-            assertTrue(setup.app().requests().awaitStarted(30_000), "service started");
+            watch = new InProcessWatch(args);
+            setup = watch.setup;
         }
 
         /** Waits until every dropped file is handled and no run is in progress or queued. */
@@ -88,9 +78,7 @@ class WatchServiceTest {
 
         @Override
         public void close() throws Exception {
-            setup.app().stopWatch();
-            thread.join(60_000);
-            setup.close();
+            watch.close();
         }
     }
 
