@@ -226,6 +226,9 @@ public final class InboxParser {
             throw new InvalidDataException(name, "corrupt zip archive: " + e.getMessage(), e);
         } catch (EOFException e) {
             throw new InvalidDataException(name, "truncated zip archive", e);
+        } catch (IllegalArgumentException e) {
+            // ZipInputStream's way of saying an entry name is not valid UTF-8 ("malformed input")
+            throw new InvalidDataException(name, "corrupt zip archive: an entry name is not valid UTF-8", e);
         }
         if (members.isEmpty()) {
             throw new InvalidDataException(name, "not a zip archive, or an empty one", null);
