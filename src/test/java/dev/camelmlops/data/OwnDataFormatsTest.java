@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -192,6 +191,7 @@ class OwnDataFormatsTest {
         m = assertThrows(InvalidDataException.class, () -> RGB.check(grey, "batch x")).getMessage();
         assertEquals("batch x: images are 2x3x1 but the dataset is 2x3x3 (dataset.height, dataset.width,"
                 + " dataset.channels)", m);
-        assertEquals(Optional.of(2), Optional.of(RGB.indexOf("bird")));
+        assertEquals(2, RGB.indexOf("bird"));
+        assertEquals(-1, RGB.indexOf("fish"));
     }
 }

@@ -44,7 +44,9 @@ class ModelShapeTest {
                 assertEquals(List.of(), m.mismatches(RGB4));
             }
         }
-        assertTrue(ModelArchitecture.DEFAULT.forwardMacs(RGB4) > 0);
+        // conv 16 on 12x10x3, pool, conv 32 on 6x5x16, pool, dense 128 on 3x2x32, dense 4 on 128
+        assertEquals(12 * 10 * 9 * 3 * 16 + 6 * 5 * 9 * 16 * 32 + 192 * 128 + 128 * 4,
+                ModelArchitecture.DEFAULT.forwardMacs(RGB4));
         assertEquals(ModelArchitecture.DEFAULT.forwardMacs(), ModelArchitecture.DEFAULT.forwardMacs(DatasetSpec.FASHION_MNIST));
     }
 

@@ -19,11 +19,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The run report: its content, and that it renders in headless Chromium without console errors. */
-class ReportRenderTest {
+public class ReportRenderTest {
     @TempDir
     Path tmp;
 
-    static Path chromium() {
+    public static Path chromium() {
         for (String c : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
             if (Files.isExecutable(Path.of(c))) {
                 return Path.of(c);
@@ -86,7 +86,24 @@ class ReportRenderTest {
     void rendersInHeadlessChromiumWithoutConsoleErrors() throws Exception {
         Path chromium = chromium();
         assumeTrue(chromium != null, "Chromium is not installed (apt-get install chromium): skipping the render test");
-        Path report = runReport();
+        assertRendersInChromium(chromium, runReport(), tmp);
+    }
+
+    @Test
+    void colourImagesArePngDataAsTheyAre() throws Exception {
+        dev.camelmlops.data.Dataset d = dev.camelmlops.testing.ShapesDataset.dataset(1, 5);
+        byte[] png = java.util.Base64.getDecoder().decode(ReportWriter.png(d, 3));
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+        assertEquals(32, img.getWidth());
+        for (int p = 0; p < 1024; p += 41) {
+            int at = 3 * 3072 + p * 3;
+            int expected = (d.pixels()[at] & 0xFF) << 16 | (d.pixels()[at + 1] & 0xFF) << 8 | (d.pixels()[at + 2] & 0xFF);
+            assertEquals(expected, img.getRGB(p % 32, p / 32) & 0xFFFFFF, "pixel " + p + " (colours not inverted)");
+        }
+    }
+
+    /** Renders {@code report} in headless Chromium: a screenshot with content, no console message, nothing fetched. */
+    public static void assertRendersInChromium(Path chromium, Path report, Path tmp) throws Exception {
         Path shot = tmp.resolve("report.png");
         List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
