@@ -26,8 +26,7 @@ final class EmbeddedServing implements AutoCloseable {
         ModelVersionWatcher watcher = new ModelVersionWatcher(modelName, basePath, settings.serving().pollInterval(),
                 settings.serving().tfThreads());
         try {
-            ModelServer server = new ModelServer(watcher, host, port, settings.serving().threads(),
-                    settings.serving().maxRequestBytes());
+            ModelServer server = new ModelServer(watcher, settings.serving().options(host, port));
             watcher.start();
             server.start();
             return new EmbeddedServing(watcher, server);

@@ -7,6 +7,7 @@ import dev.camelmlops.deploy.SftpSettings;
 import dev.camelmlops.model.LearningRateSchedule;
 import dev.camelmlops.model.ModelArchitecture;
 import dev.camelmlops.model.TrainingParams;
+import dev.camelmlops.serving.ServingOptions;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,7 +53,13 @@ public record PipelineSettings(
      * {@code tfThreads} is TensorFlow's intra-op thread count per served session.
      */
     public record Serving(Optional<String> url, String host, int port, Duration pollInterval, int threads,
-                          long maxRequestBytes, int tfThreads) {
+                          long maxRequestBytes, int tfThreads, ServingOptions.Engine engine, Duration requestTimeout,
+                          int maxConnections) {
+        /** The embedded server's options on {@code host}:{@code port}. */
+        public ServingOptions options(String host, int port) {
+            return new ServingOptions(engine, host, port, threads, maxRequestBytes, requestTimeout, maxConnections,
+                    false);
+        }
     }
 
     /** How retraining works and what triggers it. */
@@ -90,7 +97,8 @@ public record PipelineSettings(
     /** The same settings with the verify stage pointed at {@code url} (the embedded server). */
     public PipelineSettings withServingUrl(String url) {
         Serving s = new Serving(Optional.of(url), serving.host(), serving.port(), serving.pollInterval(),
-                serving.threads(), serving.maxRequestBytes(), serving.tfThreads());
+                serving.threads(), serving.maxRequestBytes(), serving.tfThreads(), serving.engine(),
+                serving.requestTimeout(), serving.maxConnections());
         return new PipelineSettings(workDir, dataset, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
                 retrain, notifications, ledgerFile, cluster, runId, gitCommit);
@@ -157,7 +165,11 @@ public record PipelineSettings(
                 r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (positiveNumber(s) * 1000))),
                 r.get("serving.threads", "8", PipelineSettings::positive),
                 r.get("serving.max-request-bytes", "16777216", s -> atLeast(longNumber(s), 1)),
-                r.get("serving.tf-threads", "1", PipelineSettings::positive));
+                r.get("serving.tf-threads", "1", PipelineSettings::positive),
+                r.get("serving.engine", "netty", ServingOptions.Engine::parse),
+                r.get("serving.request-timeout-seconds", "30",
+                        s -> Duration.ofMillis((long) (positiveNumber(s) * 1000))),
+                r.get("serving.max-connections", "1000", PipelineSettings::positive));
         if (target != null && target.remote() && serving.url().isEmpty()) {
             r.problem("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
                     + "the verify stage needs the remote TF Serving REST URL, e.g. http://host:8501");

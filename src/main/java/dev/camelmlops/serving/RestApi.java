@@ -1,0 +1,290 @@
+package dev.camelmlops.serving;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.Shape;
+
+/**
+ * TF Serving's REST API for one model, apart from any HTTP engine: a request (method, path, the
+ * whole body) in, a {@link Reply} out. {@code GET /v1/models/{name}[/versions/{v}]} (status),
+ * {@code GET .../metadata} (signature defs) and {@code POST .../{name}[/versions/{v}]:predict}.
+ * Errors are {@code {"error": "..."}} with 400 for a bad request and 404 for an unknown model or
+ * version, as TF Serving answers them. The engines ({@link HttpEngine}) only move bytes.
+ */
+final class RestApi {
+    private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
+    private static final Pattern PATH = Pattern.compile(
+            "^/v1/models/([^/:]+)(?:/versions/([^/:]+))?(/metadata)?(?::([A-Za-z]+))?/?$");
+    /** A model path naming a version label ({@code /labels/<label>}), alone or with a version. */
+    private static final Pattern LABEL_PATH = Pattern.compile(
+            "^/v1/models/([^/:]+)(?:/versions/[^/:]+)?/labels/[^/:]*(?:/metadata)?(?::[A-Za-z]*)?/?$");
+    /** Number-heavy bodies: Jackson's fast float parser and writer (a 1-image request has 784 numbers). */
+    static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+            .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .build();
+    static final String JSON_TYPE = "application/json";
+    /** The bench's no-op answer: the size of a 10-class prediction, computed once. */
+    private static final byte[] NOOP_ANSWER = ("{\"predictions\": [[0.0123, 0.0456, 0.0789, 0.1012, 0.1345,"
+            + " 0.1678, 0.1901, 0.1234, 0.0567, 0.0890]]}").getBytes(StandardCharsets.UTF_8);
+
+    private final ModelVersionWatcher models;
+    private final boolean noop;
+
+    /**
+     * @param noop answer {@code POST /v1/models/{name}:noop} with a fixed 10-float prediction
+     *             without looking at the body (the bench's measure of HTTP and body I/O alone);
+     *             off in a served process
+     */
+    RestApi(ModelVersionWatcher models, boolean noop) {
+        this.models = models;
+        this.noop = noop;
+    }
+
+    ModelVersionWatcher models() {
+        return models;
+    }
+
+    /** An answer: status, content type and body. */
+    record Reply(int status, String contentType, byte[] body) {
+        static Reply json(int status, byte[] body) {
+            return new Reply(status, JSON_TYPE, body);
+        }
+    }
+
+    /** Answers one request whose body has been read whole; never throws. */
+    Reply handle(String method, String path, byte[] body) {
+        try {
+            return route(method, path, body);
+        } catch (RestException e) {
+            return error(e.status(), e.getMessage());
+        } catch (Throwable e) {
+            LOG.error("{} {} failed", method, path, e);
+            return error(500, "internal error: " + e);
+        }
+    }
+
+    static Reply error(int status, String message) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+            g.writeStartObject();
+            g.writeStringField("error", message);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return Reply.json(status, out.toByteArray());
+    }
+
+    static Reply tooLarge(long limit) {
+        return error(413, "request body is larger than the limit of " + limit + " bytes");
+    }
+
+    private Reply route(String method, String path, byte[] body) throws IOException {
+        Matcher m = PATH.matcher(path);
+        if (!m.matches()) {
+            if (LABEL_PATH.matcher(path).matches()) {
+                // TF Serving refuses a label (and a version with a label) as malformed when the
+                // model has no version labels; this server has none.
+                throw RestException.badRequest("Malformed request: " + method + " " + path
+                        + " (version labels are not configured for this model: use /versions/<number>)");
+            }
+            if (path.startsWith("/v1/")) {
+                // What TF Serving's REST handler answers for any /v1/ path it cannot parse.
+                throw RestException.badRequest("Malformed request: " + method + " " + path);
+            }
+            throw RestException.notFound("Malformed request: " + method + " " + path);
+        }
+        String name = m.group(1);
+        String versionText = m.group(2);
+        boolean metadata = m.group(3) != null;
+        String verb = m.group(4);
+        Long version = null;
+        if (versionText != null) {
+            if (!versionText.matches("[0-9]{1,18}")) {
+                throw RestException.badRequest("version must be a positive integer, got '" + versionText + "'");
+            }
+            version = Long.parseLong(versionText);
+        }
+        if (!models.modelName().equals(name)) {
+            throw RestException.notFound("Servable not found for request: " + spec(name, version));
+        }
+        if (verb != null) {
+            if (metadata) {
+                throw RestException.badRequest("Malformed request: " + method + " " + path);
+            }
+            if (noop && "noop".equals(verb) && "POST".equals(method)) {
+                return Reply.json(200, NOOP_ANSWER);
+            }
+            if (!"predict".equals(verb)) {
+                throw RestException.badRequest("':" + verb + "' is not supported; this server answers ':predict'");
+            }
+            if (!"POST".equals(method)) {
+                throw RestException.badRequest(":predict takes POST, not " + method);
+            }
+            return predict(body, name, version);
+        }
+        if (!"GET".equals(method)) {
+            throw RestException.badRequest((metadata ? "metadata" : "model status") + " takes GET, not " + method);
+        }
+        return metadata ? metadata(name, version) : status(name, version);
+    }
+
+    private static String spec(String name, Long version) {
+        return version == null ? "Latest(" + name + ")" : "Specific(" + name + ", " + version + ")";
+    }
+
+    private LoadedVersion acquire(String name, Long version) {
+        LoadedVersion v = models.acquire();
+        if (v == null) {
+            throw RestException.notFound("Servable not found for request: " + spec(name, version));
+        }
+        if (version != null && v.version() != version) {
+            v.release();
+            throw RestException.notFound("Servable not found for request: " + spec(name, version));
+        }
+        return v;
+    }
+
+    private Reply predict(byte[] body, String name, Long version) throws IOException {
+        FastRequest fast = FastRequest.parse(body);
+        JsonNode request = fast == null ? JsonBody.parse(body) : null;
+        LoadedVersion v = acquire(name, version);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+            try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+                if (fast == null || !Predictor.predictFast(v, fast, g)) {
+                    if (request == null) {
+                        request = JsonBody.parse(body);
+                    }
+                    Predictor.predict(v, request, g);
+                }
+            }
+            return Reply.json(200, out.toByteArray());
+        } finally {
+            v.release();
+        }
+    }
+
+    private Reply status(String name, Long version) throws IOException {
+        if (version != null) {
+            models.pollIfPresent(version);
+        }
+        long served = models.servedVersion();
+        Map<Long, ModelVersionWatcher.Failure> failures = models.failures();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+            g.writeStartObject();
+            g.writeArrayFieldStart("model_version_status");
+            int n = 0;
+            if (served > 0 && (version == null || version == served)) {
+                writeStatus(g, served, "AVAILABLE", "OK", "");
+                n++;
+            }
+            for (Map.Entry<Long, ModelVersionWatcher.Failure> f : failures.entrySet()) {
+                if (version == null || version.equals(f.getKey())) {
+                    writeStatus(g, f.getKey(), "END", "UNKNOWN", f.getValue().message());
+                    n++;
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+            if (n == 0) {
+                throw RestException.notFound(version == null
+                        ? "Could not find any versions of model " + name
+                        : "Could not find version " + version + " of model " + name);
+            }
+        }
+        return Reply.json(200, out.toByteArray());
+    }
+
+    private static void writeStatus(JsonGenerator g, long version, String state, String code, String message)
+            throws IOException {
+        g.writeStartObject();
+        g.writeStringField("version", Long.toString(version));
+        g.writeStringField("state", state);
+        g.writeObjectFieldStart("status");
+        g.writeStringField("error_code", code);
+        g.writeStringField("error_message", message);
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    private Reply metadata(String name, Long version) throws IOException {
+        LoadedVersion v = acquire(name, version);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+                g.writeStartObject();
+                g.writeObjectFieldStart("model_spec");
+                g.writeStringField("name", name);
+                g.writeStringField("signature_name", "");
+                g.writeStringField("version", Long.toString(v.version()));
+                g.writeEndObject();
+                g.writeObjectFieldStart("metadata");
+                g.writeObjectFieldStart("signature_def");
+                g.writeObjectFieldStart("signature_def");
+                for (Map.Entry<String, Signature> e : v.signatures().entrySet()) {
+                    g.writeObjectFieldStart(e.getKey());
+                    writeTensors(g, "inputs", e.getValue().getInputs());
+                    writeTensors(g, "outputs", e.getValue().getOutputs());
+                    g.writeStringField("method_name", e.getValue().methodName());
+                    g.writeEndObject();
+                }
+                g.writeEndObject();
+                g.writeEndObject();
+                if (!v.classNames().isEmpty()) {
+                    // Not in TF Serving's answer: what each output index means, from the version's MANIFEST.json.
+                    g.writeArrayFieldStart("class_names");
+                    for (String c : v.classNames()) {
+                        g.writeString(c);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+                g.writeEndObject();
+            }
+            return Reply.json(200, out.toByteArray());
+        } finally {
+            v.release();
+        }
+    }
+
+    private static void writeTensors(JsonGenerator g, String field, Map<String, Signature.TensorDescription> tensors)
+            throws IOException {
+        g.writeObjectFieldStart(field);
+        for (Map.Entry<String, Signature.TensorDescription> t : tensors.entrySet()) {
+            g.writeObjectFieldStart(t.getKey());
+            g.writeStringField("dtype", t.getValue().dataType.name());
+            g.writeObjectFieldStart("tensor_shape");
+            Shape s = t.getValue().shape;
+            g.writeArrayFieldStart("dim");
+            if (!s.isUnknown()) {
+                for (long d : s.asArray()) {
+                    g.writeStartObject();
+                    g.writeStringField("size", Long.toString(d));
+                    g.writeStringField("name", "");
+                    g.writeEndObject();
+                }
+            }
+            g.writeEndArray();
+            g.writeBooleanField("unknown_rank", s.isUnknown());
+            g.writeEndObject();
+            g.writeStringField("name", t.getValue().name);
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+    }
+}
