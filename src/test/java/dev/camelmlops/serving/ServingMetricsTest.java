@@ -375,6 +375,37 @@ class ServingMetricsTest {
         assertTrue(series < 40, "series do not grow with the names asked: " + series);
     }
 
+    @Test
+    void theJdkEngineServesTheSameEndpoint() throws Exception {
+        try (ModelServer jdk = new ModelServer(watcher,
+                ServingOptions.of("127.0.0.1", 0, 2, 1_000_000).withEngine(ServingOptions.Engine.JDK))) {
+            jdk.start();
+            assertEquals(200, Http.post(jdk.baseUrl() + "/v1/models/my_model:predict",
+                    ModelServerTest.instances(IMAGES, 1, false)).status());
+            HttpResponse<String> r = raw("GET", jdk.baseUrl() + ServingMetrics.PATH, null);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(ServingMetrics.CONTENT_TYPE, r.headers().firstValue("Content-Type").orElse(null));
+            assertEquals(1.0, parse(r.body()).value(REQUESTS, count("predict", "OK")));
+            assertEquals(405, raw("DELETE", jdk.baseUrl() + ServingMetrics.PATH, null).statusCode());
+        }
+    }
+
+    @Test
+    void labelValuesAreEscapedAndStatusesNamedAsTfServingNamesThem() {
+        assertEquals("a\\\"b\\\\c\\nd", ServingMetrics.escape("a\"b\\c\nd"));
+        assertEquals("/models/my_model/1", ServingMetrics.escape("/models/my_model/1"));
+        assertEquals(ServingMetrics.Code.OK, ServingMetrics.Code.ofHttp(200));
+        assertEquals(ServingMetrics.Code.INVALID_ARGUMENT, ServingMetrics.Code.ofHttp(400));
+        assertEquals(ServingMetrics.Code.NOT_FOUND, ServingMetrics.Code.ofHttp(404));
+        assertEquals(ServingMetrics.Code.INTERNAL, ServingMetrics.Code.ofHttp(500));
+        assertEquals(ServingMetrics.Code.UNAVAILABLE, ServingMetrics.Code.ofHttp(503));
+        ServingMetrics m = new ServingMetrics("we\"ird", () -> 3);
+        m.loadAttempt(Path.of("/tmp/a\"b/1"), true, 2_000_000);
+        Exposition e = parse(new String(m.scrape(), StandardCharsets.UTF_8));
+        assertEquals(3.0, e.value("camel_mlops_served_model_version", labels("model_name", "we\\\"ird")));
+        assertEquals(2000.0, e.value(":tensorflow:cc:saved_model:load_latency", labels("model_path", "/tmp/a\\\"b/1")));
+    }
+
     /**
      * Prometheus' own checker, when installed ({@code promtool} on the PATH or named by the
      * environment variable PROMTOOL; Debian package {@code prometheus}).
