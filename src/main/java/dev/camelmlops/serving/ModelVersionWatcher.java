@@ -32,6 +32,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final int tfThreads;
     private final AtomicReference<LoadedVersion> current = new AtomicReference<>();
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
+    private final ServingMetrics metrics;
     private ScheduledExecutorService scheduler;
 
     /** A version that could not be loaded, and the folder's modification time then. */
@@ -51,6 +52,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
         this.basePath = basePath;
         this.pollInterval = pollInterval;
         this.tfThreads = tfThreads;
+        this.metrics = new ServingMetrics(modelName, this::servedVersion);
     }
 
     public String modelName() {
@@ -98,6 +100,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
             try {
                 long t0 = System.nanoTime();
                 LoadedVersion loaded = LoadedVersion.load(v, dir, tfThreads);
+                metrics.loadAttempt(dir, true, System.nanoTime() - t0);
                 failures.remove(v);
                 LoadedVersion old = current.getAndSet(loaded);
                 LOG.info("model {}: version {} loaded from {} in {} ms{}", modelName, v, dir,
@@ -107,6 +110,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
                 }
                 return;
             } catch (RuntimeException e) {
+                metrics.loadAttempt(dir, false, 0);
                 String message = firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
                 failures.put(v, new Failure(message, modified));
                 LOG.error("model {}: version {} failed to load from {}: {}", modelName, v, dir, message);
@@ -184,6 +188,11 @@ public final class ModelVersionWatcher implements AutoCloseable {
     public long servedVersion() {
         LoadedVersion v = current.get();
         return v == null ? -1 : v.version();
+    }
+
+    /** This model's serving metrics: requests (recorded by the REST API), loads, the served version. */
+    ServingMetrics metrics() {
+        return metrics;
     }
 
     Map<Long, Failure> failures() {

@@ -42,6 +42,7 @@ final class RestApi {
 
     private final ModelVersionWatcher models;
     private final boolean noop;
+    private final ServingMetrics metrics;
 
     /**
      * @param noop answer {@code POST /v1/models/{name}:noop} with a fixed 10-float prediction
@@ -51,6 +52,7 @@ final class RestApi {
     RestApi(ModelVersionWatcher models, boolean noop) {
         this.models = models;
         this.noop = noop;
+        this.metrics = models.metrics();
     }
 
     ModelVersionWatcher models() {
@@ -64,15 +66,67 @@ final class RestApi {
         }
     }
 
-    /** Answers one request whose body has been read whole; never throws. */
+    /**
+     * Answers one request whose body has been read whole; never throws. Every request but those
+     * for the metrics themselves is recorded in {@link ServingMetrics} (count by model, API and
+     * status; latency of successful ones), as TF Serving records its REST requests.
+     */
     Reply handle(String method, String path, byte[] body) {
+        if (ServingMetrics.PATH.equals(path)) {
+            return metrics(method);
+        }
+        long t0 = System.nanoTime();
+        Matcher m = PATH.matcher(path);
+        boolean parsed = m.matches();
+        Reply reply;
         try {
-            return route(method, path, body);
+            reply = route(method, path, body, parsed ? m : null);
         } catch (RestException e) {
-            return error(e.status(), e.getMessage());
+            reply = error(e.status(), e.getMessage());
         } catch (Throwable e) {
             LOG.error("{} {} failed", method, path, e);
-            return error(500, "internal error: " + e);
+            reply = error(500, "internal error: " + e);
+        }
+        record(path, parsed ? m : null, reply.status(), System.nanoTime() - t0);
+        return reply;
+    }
+
+    /**
+     * Counts a request: under the served model's name only when the path names it (else under
+     * ""), so clients cannot add label values. Compares regions of the path: no allocation.
+     */
+    private void record(String path, Matcher m, int status, long nanos) {
+        ServingMetrics.Model model = ServingMetrics.Model.OTHER;
+        ServingMetrics.Api api = ServingMetrics.Api.NONE;
+        if (m != null && is(path, m, 1, metrics.modelName())) {
+            model = ServingMetrics.Model.SERVED;
+            if (m.start(4) < 0) {
+                api = m.start(3) >= 0 ? ServingMetrics.Api.METADATA : ServingMetrics.Api.STATUS;
+            } else if (is(path, m, 4, "predict")) {
+                api = ServingMetrics.Api.PREDICT;
+            } else if (noop && is(path, m, 4, "noop")) {
+                api = ServingMetrics.Api.NOOP;
+            }
+        }
+        metrics.request(model, api, status, nanos);
+    }
+
+    private static boolean is(String path, Matcher m, int group, String expected) {
+        int start = m.start(group);
+        return start >= 0 && m.end(group) - start == expected.length()
+                && path.regionMatches(start, expected, 0, expected.length());
+    }
+
+    /** {@code GET /monitoring/prometheus/metrics}: the exposition (not itself counted, as in TF Serving). */
+    private Reply metrics(String method) {
+        if (!"GET".equals(method)) {
+            return error(405, ServingMetrics.PATH + " takes GET, not " + method);
+        }
+        try {
+            return new Reply(200, ServingMetrics.CONTENT_TYPE, metrics.scrape());
+        } catch (RuntimeException e) {
+            LOG.error("GET {} failed", ServingMetrics.PATH, e);
+            return error(500, "metrics failed: " + e);
         }
     }
 
@@ -92,9 +146,9 @@ final class RestApi {
         return error(413, "request body is larger than the limit of " + limit + " bytes");
     }
 
-    private Reply route(String method, String path, byte[] body) throws IOException {
-        Matcher m = PATH.matcher(path);
-        if (!m.matches()) {
+    /** @param m the path matched against {@link #PATH}, or null when it does not match */
+    private Reply route(String method, String path, byte[] body, Matcher m) throws IOException {
+        if (m == null) {
             if (LABEL_PATH.matcher(path).matches()) {
                 // TF Serving refuses a label (and a version with a label) as malformed when the
                 // model has no version labels; this server has none.
