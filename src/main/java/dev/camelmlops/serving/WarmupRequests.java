@@ -53,7 +53,7 @@ public final class WarmupRequests {
     }
 
     /** What one record holds. */
-    enum Kind {
+    public enum Kind {
         /** a predict_log: run it */
         PREDICT,
         /** classify, regress or multi-inference: TF Serving runs them; this server has only predict */
@@ -65,7 +65,7 @@ public final class WarmupRequests {
     }
 
     /** One decoded record; for {@link Kind#PREDICT} the request's signature name and inputs. */
-    record Entry(Kind kind, int logType, String modelName, String signatureName, Map<String, TensorProto> inputs) {
+    public record Entry(Kind kind, int logType, String modelName, String signatureName, Map<String, TensorProto> inputs) {
     }
 
     /** Writes the warm-up file of {@code savedModel}: one predict request per element of {@code requests}. */
@@ -132,19 +132,19 @@ public final class WarmupRequests {
     }
 
     /** Reads and decodes every record of {@code file}; a defect is an IOException naming the file and record. */
-    static List<Entry> read(Path file) throws IOException {
+    public static List<Entry> read(Path file) throws IOException {
         List<Entry> entries = new ArrayList<>();
         read(file, (n, e) -> entries.add(e));
         return entries;
     }
 
     /** What is done with each decoded record (n counts from 1). */
-    interface EntryHandler {
+    public interface EntryHandler {
         void entry(int n, Entry e) throws IOException;
     }
 
     /** Reads {@code file} record by record, decoding each and handing it on before the next is read. */
-    static void read(Path file, EntryHandler handler) throws IOException {
+    public static void read(Path file, EntryHandler handler) throws IOException {
         TfRecords.read(file, MAX_RECORDS, MAX_RECORD_BYTES, (n, data) -> {
             Entry e;
             try {
