@@ -85,6 +85,22 @@ final class LoadedVersion {
         return version;
     }
 
+    private volatile Warmup.Outcome warmup;
+
+    /**
+     * Runs the warm-up ({@link Warmup}) and remembers what it did; throws
+     * {@link Warmup.WarmupFailedException} when the version must not be served.
+     */
+    Warmup.Outcome warmUp(Runnable afterEachRequest) {
+        warmup = Warmup.run(this, dir, afterEachRequest);
+        return warmup;
+    }
+
+    /** What the warm-up did, or null before it ran. */
+    Warmup.Outcome warmup() {
+        return warmup;
+    }
+
     Map<String, Signature> signatures() {
         return signatures;
     }

@@ -34,6 +34,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
     private final ServingMetrics metrics;
     private ScheduledExecutorService scheduler;
+    private volatile Runnable afterWarmupRequest = () -> { };
 
     /** A version that could not be loaded, and the folder's modification time then. */
     record Failure(String message, FileTime modified) {
@@ -100,11 +101,22 @@ public final class ModelVersionWatcher implements AutoCloseable {
             try {
                 long t0 = System.nanoTime();
                 LoadedVersion loaded = LoadedVersion.load(v, dir, tfThreads);
-                metrics.loadAttempt(dir, true, System.nanoTime() - t0);
+                long loadNanos = System.nanoTime() - t0;
+                Warmup.Outcome warm;
+                try {
+                    warm = loaded.warmUp(afterWarmupRequest);
+                } catch (RuntimeException e) {
+                    loaded.release();
+                    throw e;
+                }
+                // As TensorFlow's loader counts it: the SavedModel's load, without the warm-up.
+                metrics.loadAttempt(dir, true, loadNanos);
                 failures.remove(v);
                 LoadedVersion old = current.getAndSet(loaded);
-                LOG.info("model {}: version {} loaded from {} in {} ms{}", modelName, v, dir,
-                        (System.nanoTime() - t0) / 1_000_000, old == null ? "" : ", replacing version " + old.version());
+                LOG.info("model {}: version {} loaded from {} in {} ms (warm-up: {} request(s) from {}{}, {} ms){}",
+                        modelName, v, dir, (System.nanoTime() - t0) / 1_000_000, warm.requests(), warm.source(),
+                        warm.skipped() > 0 ? ", " + warm.skipped() + " skipped" : "", Math.round(warm.seconds() * 1000),
+                        old == null ? "" : ", replacing version " + old.version());
                 if (old != null) {
                     old.release();
                 }
@@ -193,6 +205,17 @@ public final class ModelVersionWatcher implements AutoCloseable {
     /** This model's serving metrics: requests (recorded by the REST API), loads, the served version. */
     ServingMetrics metrics() {
         return metrics;
+    }
+
+    /** What the served version's warm-up did, or null when none is served. */
+    Warmup.Outcome servedWarmup() {
+        LoadedVersion v = current.get();
+        return v == null ? null : v.warmup();
+    }
+
+    /** Tests: runs after each warm-up request, while the version being warmed is not yet served. */
+    void afterWarmupRequest(Runnable hook) {
+        this.afterWarmupRequest = hook;
     }
 
     Map<Long, Failure> failures() {

@@ -2,6 +2,7 @@ package dev.camelmlops.stage;
 
 import dev.camelmlops.settings.PipelineSettings;
 
+import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.DatasetSpec;
 import dev.camelmlops.data.PreparedData;
 import dev.camelmlops.data.Sha256;
@@ -16,6 +17,7 @@ import dev.camelmlops.registry.ModelManifest;
 import dev.camelmlops.registry.ModelVersions;
 import dev.camelmlops.registry.RunInfo;
 import dev.camelmlops.registry.WorkDir;
+import dev.camelmlops.serving.WarmupRequests;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -70,6 +72,8 @@ public class PackageStage {
             if (!problems.isEmpty()) {
                 throw new StageFailedException("exported SavedModel breaks the serving contract: " + problems);
             }
+            writeWarmup(dir, new PreparedData(work.data(), settings.dataset().spec()).readTest(),
+                    settings.modelName(), settings.verify().canarySize());
             List<ModelManifest.FileEntry> entries = new ArrayList<>();
             for (String rel : FileTrees.relativeFiles(dir)) {
                 Path f = dir.resolve(rel);
@@ -101,6 +105,25 @@ public class PackageStage {
                 + shipment.getFiles().size() + " files, sizes verified)";
         LOG.info(summary);
         return summary;
+    }
+
+    /**
+     * Writes TF Serving's warm-up file into the SavedModel (so TF Serving and the embedded server
+     * run it before the version takes traffic): two predict requests on {@code serving_default}
+     * made of the run's first test images, one of 1 image and one of {@code batch} images (the
+     * verify stage's canary size; fewer if the test split is smaller).
+     */
+    static Path writeWarmup(Path savedModel, Dataset test, String modelName, int batch) throws IOException {
+        List<List<WarmupRequests.FloatInput>> requests = new ArrayList<>();
+        for (int n : new java.util.TreeSet<>(List.of(1, Math.max(1, Math.min(batch, test.size()))))) {
+            float[] values = new float[n * test.imageSize()];
+            for (int i = 0; i < n; i++) {
+                test.copyScaled(i, values, i * test.imageSize());
+            }
+            requests.add(List.of(new WarmupRequests.FloatInput(GraphNames.SIGNATURE_INPUT,
+                    new long[] {n, test.rows(), test.cols(), test.channels()}, values)));
+        }
+        return WarmupRequests.write(savedModel, modelName, GraphNames.SIGNATURE_KEY, requests);
     }
 
     private static Map<String, Object> metrics(Map<String, Object> evaluation) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.camelmlops.data.Sha256;
+import dev.camelmlops.serving.WarmupRequests;
 import dev.camelmlops.testing.Cli;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -97,6 +98,15 @@ class MlopsCliTest {
             assertEquals(f.get("sha256").asText(), Sha256.of(p), p.toString());
         }
         assertTrue(Files.isRegularFile(v1.resolve("saved_model.pb")));
+        // TF Serving's warm-up file: listed in the manifest, a 1-image and a 32-image request (verify.canary-size)
+        assertTrue(manifest.get("files").findValuesAsText("path").contains(WarmupRequests.FILE), manifest.toString());
+        List<WarmupRequests.Entry> warmup = WarmupRequests.read(v1.resolve(WarmupRequests.FILE));
+        assertEquals(List.of(List.of(1L, 28L, 28L, 1L), List.of(32L, 28L, 28L, 1L)), warmup.stream()
+                .map(e -> e.inputs().get("images").getTensorShape().getDimList().stream().map(d -> d.getSize()).toList())
+                .toList());
+        assertEquals("my_model", warmup.get(0).modelName());
+        assertEquals("serving_default", warmup.get(1).signatureName());
+        assertEquals(32 * 784 * 4, warmup.get(1).inputs().get("images").getTensorContent().size());
         assertTrue(Files.isRegularFile(tmp.resolve("prod/1/MANIFEST.json")), "deployed to prod");
         assertTrue(JSON.readTree(work.resolve("verify.json").toFile()).get("passed").asBoolean(), "verified");
         try (var s = Files.list(staging)) {
