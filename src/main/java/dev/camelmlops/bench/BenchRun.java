@@ -18,8 +18,16 @@ public final class BenchRun {
     private BenchRun() {
     }
 
-    public static Map<String, Object> all(FashionMnistFiles files, boolean quick, PrintStream out, Path scratch,
-                                          Path home, String commit) throws Exception {
+    /** The steps, in the order they run. */
+    public enum Step {
+        data, tutorial, roof, training, defaultModel, pipeline, serving, sftp
+    }
+
+    /** @param only the steps to run; null or empty: all */
+    public static Map<String, Object> all(FashionMnistFiles files, boolean quick, java.util.Set<Step> only,
+                                          PrintStream out, Path scratch, Path home, String commit) throws Exception {
+        java.util.function.Predicate<Step> on = st -> only == null || only.isEmpty() || only.contains(st)
+                || st == Step.tutorial && only.contains(Step.serving);
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("date", Instant.now().toString());
         meta.put("cores", Runtime.getRuntime().availableProcessors());
@@ -29,14 +37,26 @@ public final class BenchRun {
         Benchmarks b = new Benchmarks(files, quick, out, scratch);
         b.results().put("machine", meta);
         try {
+            // Always: it also loads the data the other steps use.
             b.guard("dataLoading", b::dataLoading);
             Path[] tutorial = {null};
-            b.guard("tutorial", () -> tutorial[0] = b.tutorialRun());
+            if (on.test(Step.tutorial)) {
+                b.guard("tutorial", () -> tutorial[0] = b.tutorialRun());
+            }
             double[] roof = {Double.NaN};
-            b.guard("matmulRoof", () -> roof[0] = b.matmulRoof());
-            b.guard("trainingThroughput", () -> b.trainingThroughput(roof[0]));
-            b.guard("defaultModel", b::defaultWithin60s);
+            if (on.test(Step.roof) || on.test(Step.training)) {
+                b.guard("matmulRoof", () -> roof[0] = b.matmulRoof());
+            }
+            if (on.test(Step.training)) {
+                b.guard("trainingThroughput", () -> b.trainingThroughput(roof[0]));
+            }
+            if (on.test(Step.defaultModel)) {
+                b.guard("defaultModel", b::defaultWithin60s);
+            }
             b.guard("pipeline", () -> {
+                if (!on.test(Step.pipeline)) {
+                    return;
+                }
                 Map<String, Object> r = PipelineBench.run(home, Files.createDirectories(scratch.resolve("pipeline")),
                         files.trainImages().getParent(), quick);
                 b.results().put("pipeline", r);
@@ -46,10 +66,13 @@ public final class BenchRun {
                         r.getOrDefault("trainingSeconds", Double.NaN), r.getOrDefault("overheadSeconds", Double.NaN),
                         r.get("overheadSecondsAll"), r.get("peakRssMB"));
             });
-            if (tutorial[0] != null) {
+            if (tutorial[0] != null && on.test(Step.serving)) {
                 b.guard("serving", () -> b.serving(tutorial[0]));
             }
             b.guard("sftp", () -> {
+                if (!on.test(Step.sftp)) {
+                    return;
+                }
                 Map<String, Object> r = SftpBench.inChildJvm(Files.createDirectories(scratch.resolve("sftp")),
                         quick ? 40_000_000L : 200_000_000L, quick ? 1 : 3);
                 b.results().put("sftp", r);
@@ -95,14 +118,22 @@ public final class BenchRun {
             for (Object o : rows) {
                 Map<String, Object> row = (Map<String, Object>) o;
                 HttpLoad.Result st = (HttpLoad.Result) row.get("status");
+                HttpLoad.Result noop = (HttpLoad.Result) row.get("noop");
                 HttpLoad.Result p1 = (HttpLoad.Result) row.get("predict1");
                 HttpLoad.Result p32 = (HttpLoad.Result) row.get("predict32");
                 t.append(String.format(Locale.ROOT, "%-44s %-30s %-30s %s%n",
-                        "serving, " + row.get("connections") + " conn: predict 1 / 32 images",
+                        "serving " + row.get("engine") + ", " + row.get("connections") + " conn: predict 1 / 32",
                         String.format(Locale.ROOT, "%.0f / %.0f req/s", p1.requestsPerSecond(), p32.requestsPerSecond()),
-                        String.format(Locale.ROOT, "status %.0f req/s (%.0f%%)", st.requestsPerSecond(),
-                                100 * p1.requestsPerSecond() / st.requestsPerSecond()),
+                        String.format(Locale.ROOT, "no-op %.0f (%.0f%%), status %.0f", noop.requestsPerSecond(),
+                                100 * p1.requestsPerSecond() / noop.requestsPerSecond(), st.requestsPerSecond()),
                         String.format(Locale.ROOT, "p50/p99 %.2f/%.2f ms (1 image)", p1.p50Millis(), p1.p99Millis())));
+            }
+            if (s.get("slowClients") instanceof Map<?, ?> slow && slow.get("predict1At8") instanceof HttpLoad.Result p) {
+                t.append(String.format(Locale.ROOT, "%-44s %-30s %-30s %s%n",
+                        "serving " + slow.get("engine") + ", 8 conn + " + slow.get("stalledConnections") + " stalled",
+                        String.format(Locale.ROOT, "%.0f req/s", p.requestsPerSecond()), "-",
+                        String.format(Locale.ROOT, "p50/p99 %.2f/%.2f ms, %d errors", p.p50Millis(), p.p99Millis(),
+                                p.errors())));
             }
         }
         row(t, r, "sftp", m -> String.format(Locale.ROOT, "%.1f MB/s", m.get("camelSftpMBps")),

@@ -13,6 +13,7 @@ import dev.camelmlops.model.TrainingParams;
 import dev.camelmlops.serving.ModelServer;
 import dev.camelmlops.serving.ModelVersionWatcher;
 import dev.camelmlops.serving.ServingClient;
+import dev.camelmlops.serving.ServingOptions;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -257,36 +258,61 @@ public final class Benchmarks {
 
     // -------------------------------------------------------------------- serving
 
+    /**
+     * The embedded server on each engine, side by side in one run: status (the fixed cost of an
+     * exchange), the no-op (a POST of the very 1-image body, read whole and answered with a fixed
+     * 10-float prediction: HTTP and body I/O alone, the roof for predict), predict with 1 and 32
+     * images; then predict while 200 clients hold stalled connections open.
+     */
     public void serving(Path modelVersionDir) throws Exception {
         Path base = modelVersionDir.getParent();
-        float[][] one = images(1);
-        float[][] many = images(32);
-        String body1 = ServingClient.requestBody(one, null);
-        String body32 = ServingClient.requestBody(many, null);
+        String body1 = ServingClient.requestBody(images(1), null);
+        String body32 = ServingClient.requestBody(images(32), null);
         Duration warm = Duration.ofMillis(quick ? 300 : 1000);
         Duration dur = Duration.ofSeconds(quick ? 2 : 5);
         List<Map<String, Object>> rows = new ArrayList<>();
-        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", base, Duration.ofHours(1));
-             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 32, 1 << 26)) {
+        Map<String, Object> slow;
+        ServingOptions.Engine[] engines = {ServingOptions.Engine.NETTY, ServingOptions.Engine.JDK};
+        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", base, Duration.ofHours(1))) {
             w.start();
-            server.start();
-            String url = server.baseUrl() + "/v1/models/my_model";
-            for (int c : quick ? new int[]{1, 8} : new int[]{1, 8, 32}) {
-                HttpLoad.Result status = HttpLoad.run(url, null, c, warm, dur);
-                HttpLoad.Result p1 = HttpLoad.run(url + ":predict", body1, c, warm, dur);
-                HttpLoad.Result p32 = HttpLoad.run(url + ":predict", body32, c, warm, dur);
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("connections", c);
-                row.put("status", status);
-                row.put("predict1", p1);
-                row.put("predict32", p32);
-                row.put("predict1VsStatus", p1.requestsPerSecond() / status.requestsPerSecond());
-                rows.add(row);
-                log("serving, %d connections: status %.0f req/s; predict 1 image %.0f req/s (p50 %.2f ms, p99 %.2f ms)"
-                                + " = %.0f%% of status; predict 32 images %.0f req/s (p50 %.1f ms, p99 %.1f ms)", c,
-                        status.requestsPerSecond(), p1.requestsPerSecond(), p1.p50Millis(), p1.p99Millis(),
-                        100 * p1.requestsPerSecond() / status.requestsPerSecond(), p32.requestsPerSecond(),
-                        p32.p50Millis(), p32.p99Millis());
+            Map<ServingOptions.Engine, ModelServer> servers = new LinkedHashMap<>();
+            try {
+                for (ServingOptions.Engine e : engines) {
+                    ModelServer server = new ModelServer(w, ServingOptions.of("127.0.0.1", 0, 8, 1 << 26)
+                            .withEngine(e).withNoop(true));
+                    servers.put(e, server);
+                    server.start();
+                }
+                for (int c : quick ? new int[]{1, 8} : new int[]{1, 8, 32}) {
+                    for (ServingOptions.Engine e : engines) {
+                        String url = servers.get(e).baseUrl() + "/v1/models/my_model";
+                        HttpLoad.Result status = HttpLoad.run(url, null, c, warm, dur);
+                        HttpLoad.Result noop = HttpLoad.run(url + ":noop", body1, c, warm, dur);
+                        HttpLoad.Result p1 = HttpLoad.run(url + ":predict", body1, c, warm, dur);
+                        HttpLoad.Result p32 = HttpLoad.run(url + ":predict", body32, c, warm, dur);
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("engine", e.id());
+                        row.put("connections", c);
+                        row.put("status", status);
+                        row.put("noop", noop);
+                        row.put("predict1", p1);
+                        row.put("predict32", p32);
+                        row.put("predict1VsNoop", p1.requestsPerSecond() / noop.requestsPerSecond());
+                        row.put("predict1VsStatus", p1.requestsPerSecond() / status.requestsPerSecond());
+                        rows.add(row);
+                        log("serving (%s), %d connections: status %.0f req/s; no-op %.0f req/s; predict 1 image %.0f"
+                                        + " req/s (p50 %.2f ms, p99 %.2f ms) = %.0f%% of the no-op; predict 32 images"
+                                        + " %.0f req/s (p50 %.1f ms, p99 %.1f ms)", e.id(), c,
+                                status.requestsPerSecond(), noop.requestsPerSecond(), p1.requestsPerSecond(),
+                                p1.p50Millis(), p1.p99Millis(), 100 * p1.requestsPerSecond() / noop.requestsPerSecond(),
+                                p32.requestsPerSecond(), p32.p50Millis(), p32.p99Millis());
+                    }
+                }
+                slow = slowClients(servers.get(ServingOptions.Engine.NETTY), body1, warm, dur);
+            } finally {
+                for (ModelServer server : servers.values()) {
+                    server.close();
+                }
             }
         }
         Map<String, Object> r = new LinkedHashMap<>();
@@ -295,8 +321,58 @@ public final class Benchmarks {
                 ? "wrk, a separate process (min(connections, 2) threads), keep-alive connections"
                 : "in-process sockets, one keep-alive connection per thread (shares the CPU with the server)");
         r.put("rows", rows);
-        r.put("goal", "predict >= 0.7 of status for 1-image bodies");
+        r.put("speedupAt8", speedup(rows, 8));
+        r.put("slowClients", slow);
+        r.put("goal", "predict >= 0.7 of the no-op (1 image) at 1, 8, 32 connections; >= 2x the JDK engine at 8");
         results.put("serving", r);
+    }
+
+    /** Predict req/s of the default engine over the JDK engine's at {@code c} connections. */
+    private static double speedup(List<Map<String, Object>> rows, int c) {
+        double netty = Double.NaN;
+        double jdk = Double.NaN;
+        for (Map<String, Object> row : rows) {
+            if (((Integer) row.get("connections")) == c) {
+                double rps = ((HttpLoad.Result) row.get("predict1")).requestsPerSecond();
+                if (ServingOptions.Engine.NETTY.id().equals(row.get("engine"))) {
+                    netty = rps;
+                } else {
+                    jdk = rps;
+                }
+            }
+        }
+        return netty / jdk;
+    }
+
+    /** Predict at 8 connections while 200 clients hold connections with one byte sent. */
+    private Map<String, Object> slowClients(ModelServer server, String body1, Duration warm, Duration dur)
+            throws Exception {
+        int n = 200;
+        List<java.net.Socket> stalled = new ArrayList<>();
+        HttpLoad.Result p1;
+        int openDuring;
+        try {
+            for (int i = 0; i < n; i++) {
+                java.net.Socket k = new java.net.Socket("127.0.0.1", server.port());
+                k.getOutputStream().write('P');
+                stalled.add(k);
+            }
+            p1 = HttpLoad.run(server.baseUrl() + "/v1/models/my_model:predict", body1, 8, warm, dur);
+            openDuring = server.openConnections();
+        } finally {
+            for (java.net.Socket k : stalled) {
+                k.close();
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("engine", server.options().engine().id());
+        m.put("stalledConnections", n);
+        m.put("openConnectionsDuring", openDuring);
+        m.put("predict1At8", p1);
+        log("serving (%s) with %d stalled connections: predict 1 image at 8 connections %.0f req/s (p50 %.2f ms,"
+                        + " p99 %.2f ms, %d errors)", server.options().engine().id(), n, p1.requestsPerSecond(),
+                p1.p50Millis(), p1.p99Millis(), p1.errors());
+        return m;
     }
 
     private float[][] images(int n) {

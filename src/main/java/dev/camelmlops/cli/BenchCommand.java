@@ -26,6 +26,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Smaller measurements; skips the 60-second default-model run.")
     boolean quick;
 
+    @Option(names = "--only", paramLabel = "STEPS", split = ",",
+            description = "Run only these steps (comma-separated): ${COMPLETION-CANDIDATES}. serving also trains"
+                    + " the tutorial model it serves.")
+    java.util.Set<BenchRun.Step> only;
+
     @Option(names = "--output", paramLabel = "FILE", defaultValue = "var/bench/bench.json",
             description = "Where to write the results (default: var/bench/bench.json).")
     Path output;
@@ -40,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
                     + "(apt-get install dataset-fashion-mnist, or set data.dir)");
         }
         Path scratch = Files.createTempDirectory("mlops-bench-");
-        Map<String, Object> results = BenchRun.all(files, quick, parent.out(), scratch, parent.home(),
+        Map<String, Object> results = BenchRun.all(files, quick, only, parent.out(), scratch, parent.home(),
                 MlopsCli.gitCommit(parent.home()));
         Files.createDirectories(output.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), results);
