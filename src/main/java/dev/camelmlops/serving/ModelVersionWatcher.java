@@ -33,6 +33,8 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final AtomicReference<LoadedVersion> current = new AtomicReference<>();
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
     private ScheduledExecutorService scheduler;
+    /** Set by {@link #close()}; a poll after it (a scheduled one that was waiting for the lock, a status request) loads nothing. */
+    private boolean closed;
 
     /** A version that could not be loaded, and the folder's modification time then. */
     record Failure(String message, FileTime modified) {
@@ -83,6 +85,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
 
     /** One look at the base path (public for tests and for a synchronous first load). */
     public synchronized void poll() {
+        if (closed) {
+            return;
+        }
         TreeMap<Long, Path> versions = listVersions();
         LoadedVersion served = current.get();
         for (Long v : versions.descendingKeySet()) {
@@ -190,8 +195,22 @@ public final class ModelVersionWatcher implements AutoCloseable {
         return failures;
     }
 
+    /**
+     * Versions (of any model) loaded in this process whose session and graph are not closed yet:
+     * one per running watcher once in-flight requests on replaced versions are done (tests, bench).
+     */
+    public static long openVersionsInProcess() {
+        return LoadedVersion.openInProcess();
+    }
+
+    /** Versions (of any model) whose session and graph this process has closed (tests, bench). */
+    public static long closedVersionsInProcess() {
+        return LoadedVersion.closedInProcess();
+    }
+
     @Override
     public synchronized void close() {
+        closed = true;
         if (scheduler != null) {
             scheduler.shutdownNow();
             scheduler = null;
