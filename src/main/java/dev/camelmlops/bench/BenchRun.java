@@ -48,6 +48,7 @@ public final class BenchRun {
             });
             if (tutorial[0] != null) {
                 b.guard("serving", () -> b.serving(tutorial[0]));
+                b.guard("reloads", () -> b.reloads(tutorial[0]));
             }
             b.guard("sftp", () -> {
                 Map<String, Object> r = SftpBench.inChildJvm(Files.createDirectories(scratch.resolve("sftp")),
@@ -105,6 +106,10 @@ public final class BenchRun {
                         String.format(Locale.ROOT, "p50/p99 %.2f/%.2f ms (1 image)", p1.p50Millis(), p1.p99Millis())));
             }
         }
+        row(t, r, "reloads", m -> String.format(Locale.ROOT, "RSS %.0f -> max %.0f -> %.0f MB",
+                m.get("rssStartMB"), m.get("rssMaxMB"), m.get("rssEndMB")), m -> String.format(Locale.ROOT,
+                "%s failed of %s requests", m.get("failedRequests"), m.get("answers")),
+                "serving: 30 (60) version reloads under load");
         row(t, r, "sftp", m -> String.format(Locale.ROOT, "%.1f MB/s", m.get("camelSftpMBps")),
                 m -> m.containsKey("opensshMBps") ? String.format(Locale.ROOT, "OpenSSH %.1f MB/s (%.0f%%)",
                         m.get("opensshMBps"), 100 * num(m.get("ratio"))) : String.valueOf(m.get("openssh")),
