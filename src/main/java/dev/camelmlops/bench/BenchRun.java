@@ -68,6 +68,7 @@ public final class BenchRun {
             });
             if (tutorial[0] != null && on.test(Step.serving)) {
                 b.guard("serving", () -> b.serving(tutorial[0]));
+                b.guard("reloads", () -> b.reloads(tutorial[0]));
             }
             b.guard("sftp", () -> {
                 if (!on.test(Step.sftp)) {
@@ -136,6 +137,10 @@ public final class BenchRun {
                                 p.errors())));
             }
         }
+        row(t, r, "reloads", m -> String.format(Locale.ROOT, "RSS %.0f -> max %.0f -> %.0f MB",
+                m.get("rssStartMB"), m.get("rssMaxMB"), m.get("rssEndMB")), m -> String.format(Locale.ROOT,
+                "%s failed of %s requests", m.get("failedRequests"), m.get("answers")),
+                "serving: 30 (60) version reloads under load");
         row(t, r, "sftp", m -> String.format(Locale.ROOT, "%.1f MB/s", m.get("camelSftpMBps")),
                 m -> m.containsKey("opensshMBps") ? String.format(Locale.ROOT, "OpenSSH %.1f MB/s (%.0f%%)",
                         m.get("opensshMBps"), 100 * num(m.get("ratio"))) : String.valueOf(m.get("openssh")),

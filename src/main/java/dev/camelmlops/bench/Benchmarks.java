@@ -375,6 +375,21 @@ public final class Benchmarks {
         return m;
     }
 
+    /**
+     * 30 reloads of the tutorial model (60 without --quick) under 1-image predicts from 2
+     * clients: VmRSS after each, and after a GC at the end ({@link ReloadBench}).
+     */
+    public void reloads(Path modelVersionDir) throws Exception {
+        int n = quick ? 30 : 60;
+        Map<String, Object> r = ReloadBench.run(modelVersionDir, Files.createDirectories(scratch.resolve("reloads")),
+                ServingClient.requestBody(images(1), null), n, 2);
+        results.put("reloads", r);
+        log("%d reloads under load (%d answers, %d failed; open versions after: %d): RSS before %.0f MB, max %.0f MB,"
+                        + " after %.0f MB (%.0f MB after a GC); growth from the 10th reload %.0f MB", n, r.get("answers"),
+                r.get("failedRequests"), r.get("openVersionsAfter"), r.get("rssStartMB"), r.get("rssMaxMB"),
+                r.get("rssEndMB"), r.get("rssAfterGcMB"), r.get("rssGrowthFrom10thReloadMB"));
+    }
+
     private float[][] images(int n) {
         float[][] x = new float[n][784];
         for (int i = 0; i < n; i++) {

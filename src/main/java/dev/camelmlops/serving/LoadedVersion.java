@@ -22,6 +22,10 @@ final class LoadedVersion {
     private final java.util.List<String> classNames;
     private final Map<String, RequestBatcher> batchers = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** Versions loaded in this process, and those whose bundle (session and graph) was closed since. */
+    private static final java.util.concurrent.atomic.AtomicLong LOADED = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong CLOSED = new java.util.concurrent.atomic.AtomicLong();
+
     private LoadedVersion(long version, Path dir, SavedModelBundle bundle) {
         this.version = version;
         this.dir = dir;
@@ -30,6 +34,17 @@ final class LoadedVersion {
             signatures.put(s.key(), s);
         }
         this.classNames = classNames(dir);
+        LOADED.incrementAndGet();
+    }
+
+    /** Versions of any model loaded in this process whose bundle is not closed yet (tests, bench). */
+    static long openInProcess() {
+        return LOADED.get() - CLOSED.get();
+    }
+
+    /** Versions of any model whose bundle this process has closed (tests, bench). */
+    static long closedInProcess() {
+        return CLOSED.get();
     }
 
     /**
@@ -77,8 +92,14 @@ final class LoadedVersion {
                 .setIntraOpParallelismThreads(intraOpThreads)
                 .setUsePerSessionThreads(false)
                 .build();
-        return new LoadedVersion(version, dir, SavedModelBundle.loader(dir.toString()).withTags("serve")
-                .withConfigProto(config).load());
+        SavedModelBundle bundle = SavedModelBundle.loader(dir.toString()).withTags("serve")
+                .withConfigProto(config).load();
+        try {
+            return new LoadedVersion(version, dir, bundle);
+        } catch (RuntimeException | Error e) {
+            bundle.close();
+            throw e;
+        }
     }
 
     long version() {
@@ -127,9 +148,38 @@ final class LoadedVersion {
         }
     }
 
+    /**
+     * Gives a reference back; the last one closes the bundle (its session, then its graph: TF
+     * Java's SavedModelBundle.close). Giving back more than was taken is a bug in the caller and
+     * throws, without touching the count: a count below zero would let {@link #acquire()} hand
+     * out a closed session.
+     */
     void release() {
-        if (references.decrementAndGet() == 0) {
-            bundle.close();
+        while (true) {
+            int r = references.get();
+            if (r <= 0) {
+                throw new IllegalStateException("version " + version + " of " + dir + " released more often than"
+                        + " acquired");
+            }
+            if (references.compareAndSet(r, r - 1)) {
+                if (r == 1) {
+                    close();
+                }
+                return;
+            }
         }
+    }
+
+    private void close() {
+        batchers.clear();
+        // No run can be active here (each holds a reference), so neither close waits; an interrupt
+        // pending on this thread therefore cannot make them return early with the handles open.
+        bundle.close();
+        CLOSED.incrementAndGet();
+    }
+
+    /** True once the last reference went and the bundle was closed. */
+    boolean closed() {
+        return references.get() == 0;
     }
 }

@@ -34,7 +34,10 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
     private final ServingMetrics metrics;
     private ScheduledExecutorService scheduler;
+    private final java.util.concurrent.atomic.AtomicBoolean lookQueued = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Runnable afterWarmupRequest = () -> { };
+    /** Set by {@link #close()}; a poll after it (a scheduled one that was waiting for the lock, a status request) loads nothing. */
+    private boolean closed;
 
     /** A version that could not be loaded, and the folder's modification time then. */
     record Failure(String message, FileTime modified) {
@@ -86,6 +89,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
 
     /** One look at the base path (public for tests and for a synchronous first load). */
     public synchronized void poll() {
+        if (closed) {
+            return;
+        }
         TreeMap<Long, Path> versions = listVersions();
         LoadedVersion served = current.get();
         for (Long v : versions.descendingKeySet()) {
@@ -174,12 +180,29 @@ public final class ModelVersionWatcher implements AutoCloseable {
     /**
      * Asked about a version newer than the served one whose folder is already there: look now
      * instead of at the next poll (a client waiting for a fresh version gets it up to a poll
-     * interval sooner; nothing else changes).
+     * interval sooner; nothing else changes). Started on the watcher's own thread when it runs,
+     * so the asking request (on an event loop that answers other connections too) never waits
+     * for a load; one look at a time is queued.
      */
     public void pollIfPresent(long version) {
         if (version > servedVersion() && !failures.containsKey(version)
                 && Files.isDirectory(basePath.resolve(Long.toString(version)))) {
-            pollQuietly();
+            ScheduledExecutorService s;
+            synchronized (this) {
+                s = scheduler;
+            }
+            if (s == null) {
+                pollQuietly();
+            } else if (lookQueued.compareAndSet(false, true)) {
+                try {
+                    s.execute(() -> {
+                        lookQueued.set(false);
+                        pollQuietly();
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    lookQueued.set(false); // closing
+                }
+            }
         }
     }
 
@@ -222,8 +245,22 @@ public final class ModelVersionWatcher implements AutoCloseable {
         return failures;
     }
 
+    /**
+     * Versions (of any model) loaded in this process whose session and graph are not closed yet:
+     * one per running watcher once in-flight requests on replaced versions are done (tests, bench).
+     */
+    public static long openVersionsInProcess() {
+        return LoadedVersion.openInProcess();
+    }
+
+    /** Versions (of any model) whose session and graph this process has closed (tests, bench). */
+    public static long closedVersionsInProcess() {
+        return LoadedVersion.closedInProcess();
+    }
+
     @Override
     public synchronized void close() {
+        closed = true;
         if (scheduler != null) {
             scheduler.shutdownNow();
             scheduler = null;
