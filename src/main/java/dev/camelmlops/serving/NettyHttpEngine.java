@@ -147,6 +147,18 @@ final class NettyHttpEngine implements HttpEngine {
             this.limit = limit;
         }
 
+        /** A client that waits for 100-continue with a body over the limit gets our JSON 413. */
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength,
+                                             io.netty.channel.ChannelPipeline pipeline) {
+            Object r = super.newContinueResponse(start, maxContentLength, pipeline);
+            if (r instanceof FullHttpResponse res && res.status().code() == 413) {
+                res.release();
+                return response(RestApi.tooLarge(limit));
+            }
+            return r;
+        }
+
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
             RestApi.Reply r = RestApi.tooLarge(limit);

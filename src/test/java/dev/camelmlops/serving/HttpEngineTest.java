@@ -117,6 +117,19 @@ class HttpEngineTest {
         }
     }
 
+    /** A body announced over the limit is refused before it is sent; the connection stays usable. */
+    @Test
+    void expectContinueOverTheLimitGets413InJsonBeforeTheBody() throws Exception {
+        ModelServer s = serve(ServingOptions.Engine.NETTY);
+        try (RawHttp c = new RawHttp(s.port(), 10_000)) {
+            c.send("POST " + MODEL + ":predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n");
+            RawHttp.Response r = c.read();
+            assertEquals(413, r.status(), r.body());
+            assertTrue(Http.parse(r.body()).get("error").asText().contains("limit of 100000 bytes"), r.body());
+            assertPrediction(c.send(RawHttp.post(MODEL + ":predict", predictBody())).read());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(ServingOptions.Engine.class)
     void aChunkedBodyIsAnswered(ServingOptions.Engine engine) throws Exception {
