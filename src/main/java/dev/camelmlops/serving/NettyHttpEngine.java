@@ -243,40 +243,88 @@ final class NettyHttpEngine implements HttpEngine {
         return res;
     }
 
-    /** Answers each complete request on the loop that read it. */
+    /**
+     * Answers each complete request on the loop that read it. A batched predict does not block
+     * the loop: it is started ({@link RequestBatcher#submit}) and answered when its call is done;
+     * meanwhile this connection's later (pipelined) requests wait, unread, so that answers keep
+     * their order, and the loop serves its other connections.
+     */
     private final class Answer extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+        private boolean busy;
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            if (busy) {
+                waiting.add(req.retain());
+                return;
+            }
+            answer(ctx, req);
+        }
+
+        private void answer(ChannelHandlerContext ctx, FullHttpRequest req) {
             DecoderResult d = req.decoderResult();
             if (d.isFailure()) {
                 Throwable c = d.cause();
-                String why = c instanceof TooLongFrameException ? c.getMessage() : String.valueOf(c.getMessage());
                 FullHttpResponse res = response(RestApi.error(c instanceof TooLongFrameException ? 431 : 400,
-                        "malformed HTTP request: " + why));
+                        "malformed HTTP request: " + c.getMessage()));
                 res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                 ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                busy = true; // nothing more is answered on this connection
                 return;
             }
-            RestApi.Reply reply;
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
             String path;
             try {
                 path = new QueryStringDecoder(req.uri()).path();
             } catch (IllegalArgumentException e) {
                 path = null;
             }
+            RestApi.Reply reply;
             if (path == null) {
                 reply = RestApi.error(400, "malformed request path: " + req.uri());
             } else {
                 byte[] body = ByteBufUtil.getBytes(req.content());
-                reply = api.handle(req.method().name(), path, body);
+                // The later reply comes on the thread of the model call (this loop or another):
+                // written by this loop, after this method has marked the connection busy.
+                reply = api.handle(req.method().name(), path, body, later -> ctx.executor().execute(() -> {
+                    write(ctx, later, keepAlive, http10);
+                    ctx.flush();
+                    resume(ctx);
+                }));
             }
+            if (reply != null) {
+                write(ctx, reply, keepAlive, http10);
+            } else {
+                busy = true;
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        private void resume(ChannelHandlerContext ctx) {
+            busy = false;
+            FullHttpRequest next;
+            while (!busy && (next = waiting.poll()) != null) {
+                try {
+                    answer(ctx, next);
+                } finally {
+                    next.release();
+                }
+            }
+            ctx.flush();
+            if (!busy && ctx.channel().isActive()) {
+                ctx.channel().config().setAutoRead(true);
+            }
+        }
+
+        private void write(ChannelHandlerContext ctx, RestApi.Reply reply, boolean keepAlive, boolean http10) {
             FullHttpResponse res = response(reply);
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!keepAlive) {
                 res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                 ctx.write(res).addListener(ChannelFutureListener.CLOSE);
             } else {
-                if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                if (http10) {
                     res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
                 }
                 ctx.write(res).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -286,6 +334,15 @@ final class NettyHttpEngine implements HttpEngine {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             ctx.flush();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            FullHttpRequest r;
+            while ((r = waiting.poll()) != null) {
+                r.release();
+            }
+            ctx.fireChannelInactive();
         }
 
         @Override

@@ -48,10 +48,8 @@ final class Predictor {
         InputContract.Feed feed = InputContract.check(input.getKey(), input.getValue(), request.shape);
         List<String> names = new ArrayList<>(sig.getOutputs().keySet());
         if (feed.addedUnitDims() == 0 && batchable(sig, input.getValue(), request)) {
-            long[] rowShape = java.util.Arrays.copyOfRange(request.shape, 1, request.shape.length);
-            RequestBatcher batcher = version.batcher(sigName, () -> new RequestBatcher(version.function(sigName),
-                    input.getKey(), rowShape, names, MAX_BATCH_ROWS));
-            try (RequestBatcher.Answer answer = batcher.run(request.values, request.rows())) {
+            try (RequestBatcher.Answer answer = batcher(version, sigName, input.getKey(), request, names)
+                    .run(request.values, request.rows())) {
                 writeRows(out, request.row, names, answer);
             }
             return true;
@@ -66,6 +64,60 @@ final class Predictor {
             }
         }
         return true;
+    }
+
+    /** The JSON answer of a predict started by {@link #submitFast}, or its error (exactly one is null). */
+    interface Done {
+        void done(byte[] json, RuntimeException error);
+    }
+
+    /**
+     * The batched fast path without waiting ({@link RequestBatcher#submit}): false when the
+     * request takes another path (the caller answers it with {@link #predictFast} or the general
+     * path); else the call is started and {@code done} gets the JSON answer, on the thread that
+     * makes the call. A request that does not fit the signature throws its 400 here, before.
+     */
+    static boolean submitFast(LoadedVersion version, FastRequest request, Done done) {
+        String sigName = signatureName(request.signatureName);
+        Signature sig = version.signatures().get(sigName);
+        if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
+            return false;
+        }
+        Map.Entry<String, Signature.TensorDescription> input = sig.getInputs().entrySet().iterator().next();
+        if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
+            return false;
+        }
+        InputContract.Feed feed = InputContract.check(input.getKey(), input.getValue(), request.shape);
+        if (feed.addedUnitDims() != 0 || !batchable(sig, input.getValue(), request)) {
+            return false;
+        }
+        List<String> names = new ArrayList<>(sig.getOutputs().keySet());
+        batcher(version, sigName, input.getKey(), request, names).submit(request.values, request.rows(), (answer, error) -> {
+            if (error != null) {
+                done.done(null, error);
+                return;
+            }
+            byte[] json;
+            try (answer) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256 + 160 * answer.rows);
+                try (JsonGenerator g = RestApi.JSON.createGenerator(out, com.fasterxml.jackson.core.JsonEncoding.UTF8)) {
+                    writeRows(g, request.row, names, answer);
+                }
+                json = out.toByteArray();
+            } catch (IOException | RuntimeException e) {
+                done.done(null, e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e));
+                return;
+            }
+            done.done(json, null);
+        });
+        return true;
+    }
+
+    private static RequestBatcher batcher(LoadedVersion version, String sigName, String input, FastRequest request,
+                                          List<String> names) {
+        long[] rowShape = java.util.Arrays.copyOfRange(request.shape, 1, request.shape.length);
+        return version.batcher(sigName, () -> new RequestBatcher(version.function(sigName), input, rowShape, names,
+                MAX_BATCH_ROWS));
     }
 
     /**

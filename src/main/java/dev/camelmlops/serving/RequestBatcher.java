@@ -22,6 +22,7 @@ import org.tensorflow.types.TFloat32;
  * so every request gets its own answer or error.
  */
 final class RequestBatcher {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RequestBatcher.class);
     private final SessionFunction function;
     private final String input;
     private final long[] rowShape;
@@ -86,10 +87,17 @@ final class RequestBatcher {
         }
     }
 
+    /** What an asynchronous request is told: its rows, or the error (exactly one is null). */
+    interface Callback {
+        void done(Answer answer, RuntimeException error);
+    }
+
     private static final class Pending {
         final float[] values;
         final int rows;
-        final Thread thread = Thread.currentThread();
+        /** The waiting thread of {@link #run}, or null for {@link #submit}. */
+        final Thread thread;
+        final Callback callback;
         /** Set under the lock; read by the waiting thread under the lock. */
         boolean done;
         /** Handed the next call by the previous caller (or by {@link #hold()}'s release). */
@@ -97,9 +105,17 @@ final class RequestBatcher {
         Answer answer;
         RuntimeException error;
 
-        Pending(float[] values, int rows) {
+        Pending(float[] values, int rows, Thread thread, Callback callback) {
             this.values = values;
             this.rows = rows;
+            this.thread = thread;
+            this.callback = callback;
+        }
+    }
+
+    private void checkSize(float[] values, int rows) {
+        if (values.length != (long) rows * rowSize) {
+            throw new IllegalArgumentException(values.length + " values are not " + rows + " rows of " + rowSize);
         }
     }
 
@@ -110,11 +126,8 @@ final class RequestBatcher {
      * Only the threads concerned are woken.
      */
     Answer run(float[] values, int rows) {
-        if (values.length != (long) rows * rowSize) {
-            throw new IllegalArgumentException(values.length + " values are not " + rows + " rows of " + rowSize);
-        }
-        Pending p = new Pending(values, rows);
-        List<Pending> batch;
+        checkSize(values, rows);
+        Pending p = new Pending(values, rows, Thread.currentThread(), null);
         boolean interrupted = false;
         synchronized (this) {
             queue.add(p);
@@ -124,29 +137,22 @@ final class RequestBatcher {
             }
         }
         while (true) {
+            boolean lead;
             synchronized (this) {
                 if (p.done) {
                     break;
                 }
-                if (p.leads) {
-                    p.leads = false;
-                    batch = drain();
-                } else {
-                    batch = null;
-                }
+                lead = p.leads;
+                p.leads = false;
             }
-            if (batch == null) {
+            if (!lead) {
                 java.util.concurrent.locks.LockSupport.park(this);
                 // An interrupted request still queued or in a running call waits for it (others
                 // may be in the same call); the interruption is kept for the caller.
                 interrupted |= Thread.interrupted();
                 continue;
             }
-            try {
-                execute(batch);
-            } finally {
-                finish(batch);
-            }
+            runCalls(p);
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
@@ -157,9 +163,66 @@ final class RequestBatcher {
         return p.answer;
     }
 
-    /** Marks a call's requests done and hands the next call to the oldest waiting request. */
-    private void finish(List<Pending> batch) {
-        Pending next;
+    /**
+     * The same without waiting: {@code callback} gets the rows (or the error) on the thread that
+     * makes the call. A caller that finds no call running makes it at once on its own thread, and
+     * goes on with the calls of the requests queued meanwhile until none is left; the others
+     * return at once. So an event loop never parks: while one loop runs the model, the others go
+     * on reading requests, which the next call takes together.
+     */
+    void submit(float[] values, int rows, Callback callback) {
+        checkSize(values, rows);
+        Pending p = new Pending(values, rows, null, callback);
+        synchronized (this) {
+            queue.add(p);
+            if (running) {
+                return;
+            }
+            running = true;
+        }
+        runCalls(null);
+    }
+
+    /**
+     * Makes calls while this thread leads: until the queue is empty, or, for a waiting caller of
+     * {@link #run} whose own request is done, until the next call can be handed to another
+     * waiting caller (who is woken to make it).
+     */
+    private void runCalls(Pending own) {
+        while (true) {
+            List<Pending> batch;
+            synchronized (this) {
+                batch = drain();
+                if (batch.isEmpty()) {
+                    running = false;
+                    return;
+                }
+            }
+            try {
+                execute(batch);
+            } catch (RuntimeException | Error e) {
+                // Every request of the call is told; the batcher goes on with the next.
+                LOG.error("a model call failed", e);
+                for (Pending q : batch) {
+                    if (q.answer == null && q.error == null) {
+                        q.error = new IllegalStateException("the model call failed: " + e, e);
+                    }
+                }
+            }
+            if (!finish(batch, own)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Marks a call's requests done and wakes or tells them. Returns whether this thread makes the
+     * next call: false when the queue is empty, or when the caller's own request is done and the
+     * oldest waiting request has a thread of its own, which is handed the call.
+     */
+    private boolean finish(List<Pending> batch, Pending own) {
+        Pending handTo = null;
+        boolean more;
         synchronized (this) {
             for (Pending q : batch) {
                 if (q.answer == null && q.error == null) {
@@ -167,21 +230,33 @@ final class RequestBatcher {
                 }
                 q.done = true;
             }
-            next = queue.peek();
-            if (next != null) {
-                next.leads = true;
-            } else {
+            Pending next = queue.peek();
+            if (next == null) {
                 running = false;
+                more = false;
+            } else if (own != null && own.done && next.thread != null) {
+                next.leads = true;
+                handTo = next;
+                more = false;
+            } else {
+                more = true;
             }
         }
         for (Pending q : batch) {
-            if (q.thread != Thread.currentThread()) {
+            if (q.callback != null) {
+                try {
+                    q.callback.done(q.answer, q.error);
+                } catch (RuntimeException | Error e) {
+                    LOG.error("a predict callback failed", e);
+                }
+            } else if (q.thread != Thread.currentThread()) {
                 java.util.concurrent.locks.LockSupport.unpark(q.thread);
             }
         }
-        if (next != null) {
-            java.util.concurrent.locks.LockSupport.unpark(next.thread);
+        if (handTo != null) {
+            java.util.concurrent.locks.LockSupport.unpark(handTo.thread);
         }
+        return more;
     }
 
     /**
@@ -195,7 +270,24 @@ final class RequestBatcher {
             }
             running = true;
         }
-        return () -> finish(List.of());
+        return () -> {
+            Pending next;
+            synchronized (this) {
+                next = queue.peek();
+                if (next == null) {
+                    running = false;
+                    return;
+                }
+                if (next.thread != null) {
+                    next.leads = true;
+                }
+            }
+            if (next.thread != null) {
+                java.util.concurrent.locks.LockSupport.unpark(next.thread);
+            } else {
+                runCalls(null);
+            }
+        };
     }
 
     /** Requests waiting for a call. */

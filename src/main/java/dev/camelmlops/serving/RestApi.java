@@ -72,22 +72,37 @@ final class RestApi {
      * status; latency of successful ones), as TF Serving records its REST requests.
      */
     Reply handle(String method, String path, byte[] body) {
+        return handle(method, path, body, null);
+    }
+
+    /**
+     * The same for an engine that must not wait: a batched predict is started and its reply
+     * reaches {@code later} on the thread that runs the model (null is returned); every other
+     * request is answered here, as by {@link #handle(String, String, byte[])}. Never throws.
+     */
+    Reply handle(String method, String path, byte[] body, java.util.function.Consumer<Reply> later) {
         if (ServingMetrics.PATH.equals(path)) {
             return metrics(method);
         }
         long t0 = System.nanoTime();
         Matcher m = PATH.matcher(path);
         boolean parsed = m.matches();
+        java.util.function.Consumer<Reply> recorded = later == null ? null : r -> {
+            record(path, parsed ? m : null, r.status(), System.nanoTime() - t0);
+            later.accept(r);
+        };
         Reply reply;
         try {
-            reply = route(method, path, body, parsed ? m : null);
+            reply = route(method, path, body, parsed ? m : null, recorded);
         } catch (RestException e) {
             reply = error(e.status(), e.getMessage());
         } catch (Throwable e) {
             LOG.error("{} {} failed", method, path, e);
             reply = error(500, "internal error: " + e);
         }
-        record(path, parsed ? m : null, reply.status(), System.nanoTime() - t0);
+        if (reply != null) {
+            record(path, parsed ? m : null, reply.status(), System.nanoTime() - t0);
+        }
         return reply;
     }
 
@@ -142,12 +157,23 @@ final class RestApi {
         return Reply.json(status, out.toByteArray());
     }
 
+    /** The reply to a failed predict call, as {@link #handle} would give it. */
+    private static Reply failure(RuntimeException e) {
+        if (e instanceof RestException r) {
+            return error(r.status(), r.getMessage());
+        }
+        LOG.error("predict failed", e);
+        return error(500, "internal error: " + e);
+    }
+
     static Reply tooLarge(long limit) {
         return error(413, "request body is larger than the limit of " + limit + " bytes");
     }
 
     /** @param m the path matched against {@link #PATH}, or null when it does not match */
-    private Reply route(String method, String path, byte[] body, Matcher m) throws IOException {
+    /** @param later where a started batched predict answers (null: answer here); see {@link #handle(String, String, byte[], java.util.function.Consumer)} */
+    private Reply route(String method, String path, byte[] body, Matcher m, java.util.function.Consumer<Reply> later)
+            throws IOException {
         if (m == null) {
             if (LABEL_PATH.matcher(path).matches()) {
                 // TF Serving refuses a label (and a version with a label) as malformed when the
@@ -188,7 +214,7 @@ final class RestApi {
             if (!"POST".equals(method)) {
                 throw RestException.badRequest(":predict takes POST, not " + method);
             }
-            return predict(body, name, version);
+            return predict(body, name, version, later);
         }
         if (!"GET".equals(method)) {
             throw RestException.badRequest((metadata ? "metadata" : "model status") + " takes GET, not " + method);
@@ -212,10 +238,27 @@ final class RestApi {
         return v;
     }
 
-    private Reply predict(byte[] body, String name, Long version) throws IOException {
+    private Reply predict(byte[] body, String name, Long version, java.util.function.Consumer<Reply> later)
+            throws IOException {
         FastRequest fast = FastRequest.parse(body);
         JsonNode request = fast == null ? JsonBody.parse(body) : null;
         LoadedVersion v = acquire(name, version);
+        if (later != null && fast != null) {
+            boolean started;
+            try {
+                // The version is released when the answer is written, on the thread of the call.
+                started = Predictor.submitFast(v, fast, (json, error) -> {
+                    v.release();
+                    later.accept(json != null ? Reply.json(200, json) : failure(error));
+                });
+            } catch (RuntimeException e) {
+                v.release();
+                throw e;
+            }
+            if (started) {
+                return null;
+            }
+        }
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
             try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
