@@ -278,7 +278,9 @@ public final class Benchmarks {
             Map<ServingOptions.Engine, ModelServer> servers = new LinkedHashMap<>();
             try {
                 for (ServingOptions.Engine e : engines) {
-                    ModelServer server = new ModelServer(w, ServingOptions.of("127.0.0.1", 0, 8, 1 << 26)
+                    // Each engine with its default: Netty one event loop per core, the JDK server 8 workers.
+                    int threads = e == ServingOptions.Engine.NETTY ? Runtime.getRuntime().availableProcessors() : 8;
+                    ModelServer server = new ModelServer(w, ServingOptions.of("127.0.0.1", 0, threads, 1 << 26)
                             .withEngine(e).withNoop(true));
                     servers.put(e, server);
                     server.start();
@@ -292,6 +294,7 @@ public final class Benchmarks {
                         HttpLoad.Result p32 = HttpLoad.run(url + ":predict", body32, c, warm, dur);
                         Map<String, Object> row = new LinkedHashMap<>();
                         row.put("engine", e.id());
+                        row.put("threads", servers.get(e).options().threads());
                         row.put("connections", c);
                         row.put("status", status);
                         row.put("noop", noop);

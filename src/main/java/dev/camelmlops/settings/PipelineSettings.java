@@ -163,7 +163,10 @@ public record PipelineSettings(
                 r.get("serving.host", "127.0.0.1", s -> s),
                 r.get("serving.port", "8501", PipelineSettings::port),
                 r.get("serving.poll-seconds", "1", s -> Duration.ofMillis((long) (positiveNumber(s) * 1000))),
-                r.get("serving.threads", "8", PipelineSettings::positive),
+                r.get("serving.threads", "0", s -> {
+                    int n = atLeast(wholeNumber(s), 0);
+                    return n == 0 ? Runtime.getRuntime().availableProcessors() : n;
+                }),
                 r.get("serving.max-request-bytes", "16777216", s -> atLeast(longNumber(s), 1)),
                 r.get("serving.tf-threads", "1", PipelineSettings::positive),
                 r.get("serving.engine", "netty", ServingOptions.Engine::parse),
