@@ -56,6 +56,21 @@ final class FastRequest {
             }
         }
 
+        private static final java.lang.invoke.VarHandle LONG_LE = java.lang.invoke.MethodHandles
+                .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+        private static final long[] LONG_POW10 = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000,
+            100_000_000};
+
+        /**
+         * The value of 8 ASCII digits read little-endian (the first digit in the lowest byte);
+         * zero bytes below the digits count as leading zeros.
+         */
+        private static long eightDigits(long v) {
+            v = (v & 0x0F0F0F0F0F0F0F0FL) * 2561 >>> 8;
+            v = (v & 0x00FF00FF00FF00FFL) * 6553601 >>> 16;
+            return (v & 0x0000FFFF0000FFFFL) * 42949672960001L >>> 32;
+        }
+
         private final byte[] b;
         private int i;
         private final long[] dims = new long[16];
@@ -208,6 +223,25 @@ final class FastRequest {
             if (i < b.length && b[i] == '.') {
                 i++;
                 int fractionStart = i;
+                // Up to 8 digits at a time (most numbers of a request are 0.xxxxxxx): the leading
+                // zeros of 0.00x count as digits here, which can only send a number to the exact
+                // slow path below, never change its value.
+                while (digits <= 11 && i + 8 <= b.length) {
+                    long v = (long) LONG_LE.get(b, i);
+                    long notDigits = ((v & 0xF0F0F0F0F0F0F0F0L) ^ 0x3030303030303030L)
+                            | (((v + 0x0606060606060606L) & 0xF0F0F0F0F0F0F0F0L) ^ 0x3030303030303030L);
+                    int n = notDigits == 0 ? 8 : Long.numberOfTrailingZeros(notDigits) >>> 3;
+                    if (n == 0) {
+                        break;
+                    }
+                    mantissa = mantissa * LONG_POW10[n] + eightDigits(n == 8 ? v : v << ((8 - n) << 3));
+                    digits += n;
+                    exponent -= n;
+                    i += n;
+                    if (n < 8) {
+                        break;
+                    }
+                }
                 while (i < b.length && (c = b[i]) >= '0' && c <= '9') {
                     if (mantissa == 0 && c == '0') {
                         exponent--; // leading zeros of 0.00x carry no digits

@@ -103,11 +103,31 @@ class FastRequestTest {
             };
             texts.add(t);
         }
+        // Fractions of every length from 1 to 25 digits, with and without leading zeros and an
+        // exponent (the scanner reads fraction digits 8 at a time).
+        for (int k = 0; k < 20_000; k++) {
+            StringBuilder t = new StringBuilder(rnd.nextBoolean() ? "0." : (rnd.nextInt(1000) + "."));
+            int zeros = rnd.nextInt(4) == 0 ? rnd.nextInt(12) : 0;
+            t.append("0".repeat(zeros));
+            int n = 1 + rnd.nextInt(25);
+            for (int d = 0; d < n; d++) {
+                t.append((char) ('0' + rnd.nextInt(10)));
+            }
+            if (rnd.nextInt(5) == 0) {
+                t.append(rnd.nextBoolean() ? "e" : "E-").append(rnd.nextInt(30));
+            }
+            texts.add(rnd.nextBoolean() ? "-" + t : t.toString());
+        }
         for (int k = 0; k < texts.size(); k++) {
             json.append(k == 0 ? "" : ",").append(texts.get(k));
         }
         FastRequest r = parse(json.append("]}").toString());
         assertEquals(texts.size(), r.values.length);
+        // The last number ends within 8 bytes of the body's end.
+        for (String last : new String[]{"0.5", "0.12345678", "0.123456789", "7.0000001"}) {
+            assertEquals((float) Double.parseDouble(last), parse("{\"instances\":[" + last + "]}").values[0], last);
+            assertEquals((float) Double.parseDouble(last), parse("{\"instances\":[1," + last + "]}").values[1], last);
+        }
         for (int k = 0; k < texts.size(); k++) {
             float expected = (float) Double.parseDouble(texts.get(k));
             assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(r.values[k]), texts.get(k));
