@@ -292,7 +292,7 @@ final class NettyHttpEngine implements HttpEngine {
                     write(ctx, later, keepAlive, http10);
                     ctx.flush();
                     resume(ctx);
-                }));
+                }), owner(ctx));
             }
             if (reply != null) {
                 write(ctx, reply, keepAlive, http10);
@@ -300,6 +300,27 @@ final class NettyHttpEngine implements HttpEngine {
                 busy = true;
                 ctx.channel().config().setAutoRead(false);
             }
+        }
+
+        private RequestBatcher.Owner owner;
+
+        /** This connection's event loop, as the batcher sees it. */
+        private RequestBatcher.Owner owner(ChannelHandlerContext ctx) {
+            if (owner == null) {
+                io.netty.util.concurrent.EventExecutor loop = ctx.executor();
+                owner = new RequestBatcher.Owner() {
+                    @Override
+                    public boolean isCurrent() {
+                        return loop.inEventLoop();
+                    }
+
+                    @Override
+                    public void execute(Runnable task) {
+                        loop.execute(task);
+                    }
+                };
+            }
+            return owner;
         }
 
         private void resume(ChannelHandlerContext ctx) {

@@ -77,7 +77,7 @@ final class Predictor {
      * path); else the call is started and {@code done} gets the JSON answer, on the thread that
      * makes the call. A request that does not fit the signature throws its 400 here, before.
      */
-    static boolean submitFast(LoadedVersion version, FastRequest request, Done done) {
+    static boolean submitFast(LoadedVersion version, FastRequest request, RequestBatcher.Owner owner, Done done) {
         String sigName = signatureName(request.signatureName);
         Signature sig = version.signatures().get(sigName);
         if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
@@ -92,7 +92,8 @@ final class Predictor {
             return false;
         }
         List<String> names = new ArrayList<>(sig.getOutputs().keySet());
-        batcher(version, sigName, input.getKey(), request, names).submit(request.values, request.rows(), (answer, error) -> {
+        batcher(version, sigName, input.getKey(), request, names).submit(request.values, request.rows(), owner,
+                (answer, error) -> {
             if (error != null) {
                 done.done(null, error);
                 return;

@@ -72,7 +72,7 @@ final class RestApi {
      * status; latency of successful ones), as TF Serving records its REST requests.
      */
     Reply handle(String method, String path, byte[] body) {
-        return handle(method, path, body, null);
+        return handle(method, path, body, null, null);
     }
 
     /**
@@ -80,7 +80,8 @@ final class RestApi {
      * reaches {@code later} on the thread that runs the model (null is returned); every other
      * request is answered here, as by {@link #handle(String, String, byte[])}. Never throws.
      */
-    Reply handle(String method, String path, byte[] body, java.util.function.Consumer<Reply> later) {
+    Reply handle(String method, String path, byte[] body, java.util.function.Consumer<Reply> later,
+                 RequestBatcher.Owner owner) {
         if (ServingMetrics.PATH.equals(path)) {
             return metrics(method);
         }
@@ -93,7 +94,7 @@ final class RestApi {
         };
         Reply reply;
         try {
-            reply = route(method, path, body, parsed ? m : null, recorded);
+            reply = route(method, path, body, parsed ? m : null, recorded, owner);
         } catch (RestException e) {
             reply = error(e.status(), e.getMessage());
         } catch (Throwable e) {
@@ -171,9 +172,9 @@ final class RestApi {
     }
 
     /** @param m the path matched against {@link #PATH}, or null when it does not match */
-    /** @param later where a started batched predict answers (null: answer here); see {@link #handle(String, String, byte[], java.util.function.Consumer)} */
-    private Reply route(String method, String path, byte[] body, Matcher m, java.util.function.Consumer<Reply> later)
-            throws IOException {
+    /** @param later where a started batched predict answers (null: answer here); see {@link #handle(String, String, byte[], java.util.function.Consumer, RequestBatcher.Owner)} */
+    private Reply route(String method, String path, byte[] body, Matcher m, java.util.function.Consumer<Reply> later,
+                        RequestBatcher.Owner owner) throws IOException {
         if (m == null) {
             if (LABEL_PATH.matcher(path).matches()) {
                 // TF Serving refuses a label (and a version with a label) as malformed when the
@@ -214,7 +215,7 @@ final class RestApi {
             if (!"POST".equals(method)) {
                 throw RestException.badRequest(":predict takes POST, not " + method);
             }
-            return predict(body, name, version, later);
+            return predict(body, name, version, later, owner);
         }
         if (!"GET".equals(method)) {
             throw RestException.badRequest((metadata ? "metadata" : "model status") + " takes GET, not " + method);
@@ -238,8 +239,8 @@ final class RestApi {
         return v;
     }
 
-    private Reply predict(byte[] body, String name, Long version, java.util.function.Consumer<Reply> later)
-            throws IOException {
+    private Reply predict(byte[] body, String name, Long version, java.util.function.Consumer<Reply> later,
+                          RequestBatcher.Owner owner) throws IOException {
         FastRequest fast = FastRequest.parse(body);
         JsonNode request = fast == null ? JsonBody.parse(body) : null;
         LoadedVersion v = acquire(name, version);
@@ -247,7 +248,7 @@ final class RestApi {
             boolean started;
             try {
                 // The version is released when the answer is written, on the thread of the call.
-                started = Predictor.submitFast(v, fast, (json, error) -> {
+                started = Predictor.submitFast(v, fast, owner, (json, error) -> {
                     v.release();
                     later.accept(json != null ? Reply.json(200, json) : failure(error));
                 });

@@ -152,4 +152,83 @@ class RequestBatcherTest {
                 () -> b.run(new float[783], 1));
         assertTrue(e.getMessage().contains("783 values"), e.getMessage());
     }
+
+    /** An event loop as the batcher sees it: one thread, which runs the calls handed to it. */
+    private static final class Loop implements RequestBatcher.Owner, AutoCloseable {
+        final ExecutorService thread;
+        final java.util.concurrent.atomic.AtomicReference<Thread> t = new java.util.concurrent.atomic.AtomicReference<>();
+
+        Loop(String name) throws Exception {
+            thread = Executors.newSingleThreadExecutor(r -> new Thread(r, name));
+            thread.submit(() -> t.set(Thread.currentThread())).get();
+        }
+
+        @Override
+        public boolean isCurrent() {
+            return Thread.currentThread() == t.get();
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            thread.execute(task);
+        }
+
+        @Override
+        public void close() {
+            thread.shutdownNow();
+        }
+    }
+
+    /**
+     * Submitted requests of two loops, queued while a call runs: the next call takes them all,
+     * every callback gets exactly its own rows, on the thread of the loop whose request was the
+     * oldest waiting; none is lost, none answered twice.
+     */
+    @Test
+    void submittedRequestsShareCallsAndAreAnsweredOnTheOldestRequestsLoop() throws Exception {
+        RequestBatcher b = batcher(128);
+        float[][][] expected = new float[6][][];
+        for (int k = 0; k < 6; k++) {
+            expected[k] = alone(k, 1 + k % 2);
+        }
+        try (Loop a = new Loop("loop-a"); Loop c = new Loop("loop-c")) {
+            java.util.concurrent.ConcurrentHashMap<Integer, float[][]> got = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.ConcurrentHashMap<Integer, String> on = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(6);
+            java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+            try (AutoCloseable held = b.hold()) {
+                for (int k = 0; k < 6; k++) {
+                    int id = k;
+                    Loop owner = k == 0 ? c : k % 2 == 0 ? c : a; // the oldest request is loop-c's
+                    owner.thread.submit(() -> b.submit(images(id, 1 + id % 2), 1 + id % 2, owner, (answer, error) -> {
+                        if (error != null) {
+                            throw error;
+                        }
+                        try (answer) {
+                            if (got.put(id, rowsOf(answer)) != null) {
+                                twice.incrementAndGet();
+                            }
+                        }
+                        on.put(id, Thread.currentThread().getName());
+                        done.countDown();
+                    })).get();
+                }
+                assertEquals(6, b.queued());
+            }
+            assertTrue(done.await(30, java.util.concurrent.TimeUnit.SECONDS), "answers missing: " + got.keySet());
+            assertEquals(0, twice.get());
+            for (int k = 0; k < 6; k++) {
+                float[][] g = got.get(k);
+                assertEquals(expected[k].length, g.length, "request " + k);
+                for (int r = 0; r < g.length; r++) {
+                    assertArrayEquals(expected[k][r], g[r], 1e-6f, "request " + k + " row " + r);
+                }
+                // hold() released on the test thread: the call was handed to the oldest request's loop.
+                assertEquals("loop-c", on.get(k), "request " + k);
+            }
+            long[] counts = b.counts();
+            assertEquals(1, counts[0], "one call for the six requests");
+            assertEquals(6, counts[1]);
+        }
+    }
 }
