@@ -20,14 +20,14 @@ public final class BenchRun {
 
     /** The steps, in the order they run. */
     public enum Step {
-        data, tutorial, roof, training, defaultModel, pipeline, serving, sftp
+        data, tutorial, roof, training, defaultModel, pipeline, serving, reloads, sftp
     }
 
     /** @param only the steps to run; null or empty: all */
     public static Map<String, Object> all(FashionMnistFiles files, boolean quick, java.util.Set<Step> only,
                                           PrintStream out, Path scratch, Path home, String commit) throws Exception {
         java.util.function.Predicate<Step> on = st -> only == null || only.isEmpty() || only.contains(st)
-                || st == Step.tutorial && only.contains(Step.serving);
+                || st == Step.tutorial && (only.contains(Step.serving) || only.contains(Step.reloads));
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("date", Instant.now().toString());
         meta.put("cores", Runtime.getRuntime().availableProcessors());
@@ -68,6 +68,8 @@ public final class BenchRun {
             });
             if (tutorial[0] != null && on.test(Step.serving)) {
                 b.guard("serving", () -> b.serving(tutorial[0]));
+            }
+            if (tutorial[0] != null && on.test(Step.reloads)) {
                 b.guard("reloads", () -> b.reloads(tutorial[0]));
             }
             b.guard("sftp", () -> {

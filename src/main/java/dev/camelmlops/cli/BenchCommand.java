@@ -27,8 +27,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean quick;
 
     @Option(names = "--only", paramLabel = "STEPS", split = ",",
-            description = "Run only these steps (comma-separated): ${COMPLETION-CANDIDATES}. serving also trains"
-                    + " the tutorial model it serves.")
+            description = "Run only these steps (comma-separated): ${COMPLETION-CANDIDATES}. serving and reloads"
+                    + " also train the tutorial model they serve.")
     java.util.Set<BenchRun.Step> only;
 
     @Option(names = "--output", paramLabel = "FILE", defaultValue = "var/bench/bench.json",

@@ -38,11 +38,8 @@ final class Predictor {
     static boolean predictFast(LoadedVersion version, FastRequest request, JsonGenerator out) throws IOException {
         String sigName = signatureName(request.signatureName);
         Signature sig = version.signatures().get(sigName);
-        if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
-            return false;
-        }
-        Map.Entry<String, Signature.TensorDescription> input = sig.getInputs().entrySet().iterator().next();
-        if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
+        Map.Entry<String, Signature.TensorDescription> input = fastInput(sig);
+        if (input == null) {
             return false;
         }
         InputContract.Feed feed = InputContract.check(input.getKey(), input.getValue(), request.shape);
@@ -80,11 +77,8 @@ final class Predictor {
     static boolean submitFast(LoadedVersion version, FastRequest request, RequestBatcher.Owner owner, Done done) {
         String sigName = signatureName(request.signatureName);
         Signature sig = version.signatures().get(sigName);
-        if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
-            return false;
-        }
-        Map.Entry<String, Signature.TensorDescription> input = sig.getInputs().entrySet().iterator().next();
-        if (input.getValue().dataType != org.tensorflow.proto.DataType.DT_FLOAT) {
+        Map.Entry<String, Signature.TensorDescription> input = fastInput(sig);
+        if (input == null) {
             return false;
         }
         InputContract.Feed feed = InputContract.check(input.getKey(), input.getValue(), request.shape);
@@ -112,6 +106,15 @@ final class Predictor {
             done.done(json, null);
         });
         return true;
+    }
+
+    /** The one float input of a predict signature, which the fast paths can feed; else null. */
+    private static Map.Entry<String, Signature.TensorDescription> fastInput(Signature sig) {
+        if (sig == null || !PREDICT_METHOD.equals(sig.methodName()) || sig.getInputs().size() != 1) {
+            return null;
+        }
+        Map.Entry<String, Signature.TensorDescription> input = sig.getInputs().entrySet().iterator().next();
+        return input.getValue().dataType == org.tensorflow.proto.DataType.DT_FLOAT ? input : null;
     }
 
     private static RequestBatcher batcher(LoadedVersion version, String sigName, String input, FastRequest request,
