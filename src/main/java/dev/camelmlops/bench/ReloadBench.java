@@ -2,6 +2,7 @@ package dev.camelmlops.bench;
 
 import dev.camelmlops.serving.ModelServer;
 import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.serving.ServingMetrics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -169,13 +170,12 @@ final class ReloadBench {
         return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1048576.0;
     }
 
-    /** This process's resident set size (VmRSS of /proc/self/status), in MB. */
+    /** This process's resident set size (the metrics' VmRSS), in MB. */
     static double rssMB() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
+        long bytes = ServingMetrics.residentBytes();
+        if (bytes < 0) {
+            throw new IOException("/proc/self/status has no readable VmRSS line");
         }
-        throw new IOException("/proc/self/status has no VmRSS line");
+        return bytes / 1048576.0;
     }
 }

@@ -26,7 +26,7 @@ import java.util.function.LongSupplier;
  * label values: a request for any other model name counts under {@code model_name=""} (as TF
  * Serving counts a request whose path it cannot parse).
  */
-final class ServingMetrics {
+public final class ServingMetrics {
     /** TF Serving's path (PrometheusExporter::kPrometheusPath). */
     static final String PATH = "/monitoring/prometheus/metrics";
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -272,7 +272,7 @@ final class ServingMetrics {
     }
 
     /** VmRSS from /proc/self/status in bytes, or -1 where that cannot be read (not Linux). */
-    static long residentBytes() {
+    public static long residentBytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.ISO_8859_1)) {
                 if (line.startsWith("VmRSS:")) {
