@@ -147,7 +147,10 @@ final class NettyHttpEngine implements HttpEngine {
             this.limit = limit;
         }
 
-        /** A client that waits for 100-continue with a body over the limit gets our JSON 413. */
+        /**
+         * A client that waits for 100-continue with a body over the limit gets our JSON 413, and
+         * one that expects anything else a JSON 417 (Netty's own answers have no body).
+         */
         @Override
         protected Object newContinueResponse(HttpMessage start, int maxContentLength,
                                              io.netty.channel.ChannelPipeline pipeline) {
@@ -155,6 +158,11 @@ final class NettyHttpEngine implements HttpEngine {
             if (r instanceof FullHttpResponse res && res.status().code() == 413) {
                 res.release();
                 return response(RestApi.tooLarge(limit));
+            }
+            if (r instanceof FullHttpResponse res && res.status().code() == 417) {
+                res.release();
+                return response(RestApi.error(417, "Expect: '" + start.headers().get(HttpHeaderNames.EXPECT)
+                        + "' is not supported (only 100-continue)"));
             }
             return r;
         }
