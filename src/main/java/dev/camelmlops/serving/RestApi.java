@@ -55,10 +55,6 @@ final class RestApi {
         this.metrics = models.metrics();
     }
 
-    ModelVersionWatcher models() {
-        return models;
-    }
-
     /** An answer: status, content type and body. */
     record Reply(int status, String contentType, byte[] body) {
         static Reply json(int status, byte[] body) {
