@@ -47,8 +47,9 @@ public final class MlopsBeans implements CamelConfiguration {
         this.train = new TrainStage(settings, shutdown.guard(listener));
         this.test = new TestStage(settings);
         this.packager = new PackageStage(settings);
-        this.deploy = new DeployStage(settings);
-        this.verify = new VerifyStage(settings);
+        dev.camelmlops.stage.VersionLabels labels = new dev.camelmlops.stage.VersionLabels(settings, storage.ledger());
+        this.deploy = new DeployStage(settings, labels);
+        this.verify = new VerifyStage(settings, labels);
         this.retrain = new RetrainStage(settings, build, storage.batches());
         this.intake = new InboxIntake(settings, storage.batches());
         this.notifier = new Notifier(settings.notifications());

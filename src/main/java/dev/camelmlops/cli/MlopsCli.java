@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
                 "validates the configuration and reaches the data, SFTP, serving and webhook."},
         subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
                 CheckCommand.class, ServeCommand.class,
+                LabelCommands.Versions.class, LabelCommands.Promote.class, LabelCommands.Rollback.class,
                 HistoryCommand.class, NotifyCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MlopsCli {

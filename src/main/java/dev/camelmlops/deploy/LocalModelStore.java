@@ -106,6 +106,49 @@ public final class LocalModelStore implements ModelStore {
     }
 
     @Override
+    public java.util.Optional<byte[]> read(String path) {
+        Path p = resolve(path);
+        if (!Files.isRegularFile(p)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(Files.readAllBytes(p));
+        } catch (IOException e) {
+            throw new DeployException("cannot read " + p + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void replaceAtomically(String path, byte[] content) {
+        Path target = resolve(path);
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + Long.toString(System.nanoTime() & 0xffffffffL, 36));
+        try {
+            Files.createDirectories(target.toAbsolutePath().getParent());
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the next write uses another name
+            }
+            throw new DeployException("cannot write " + target + ": " + e, e);
+        }
+    }
+
+    @Override
+    public String absoluteRoot() {
+        return root.toAbsolutePath().normalize().toString();
+    }
+
+    @Override
     public String describe() {
         return root.toString();
     }

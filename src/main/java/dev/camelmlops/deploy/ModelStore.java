@@ -25,6 +25,19 @@ public interface ModelStore extends AutoCloseable {
     /** Copies the tree {@code dir} of the store into the local folder {@code target} (created). */
     void download(String dir, java.nio.file.Path target);
 
+    /** The content of the regular file {@code path}; empty when there is none. */
+    java.util.Optional<byte[]> read(String path);
+
+    /**
+     * Writes the file {@code path} so that a reader sees the old content or the new one, never a
+     * part: the bytes go to a temporary file beside it (a name starting with '.'), which is then
+     * renamed over {@code path}.
+     */
+    void replaceAtomically(String path, byte[] content);
+
+    /** The store's root folder as an absolute path on its host (for a config that names it). */
+    String absoluteRoot();
+
     /** Where this store is, for messages (never contains credentials). */
     String describe();
 

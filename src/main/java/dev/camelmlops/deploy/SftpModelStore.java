@@ -162,6 +162,76 @@ public final class SftpModelStore implements ModelStore {
     }
 
     @Override
+    public java.util.Optional<byte[]> read(String rel) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            if (!sftp.stat(path(rel)).isReg()) {
+                return java.util.Optional.empty();
+            }
+            sftp.get(path(rel), out);
+            return java.util.Optional.of(out.toByteArray());
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return java.util.Optional.empty();
+            }
+            throw new DeployException("cannot read " + path(rel) + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Uploads to a temporary name beside {@code rel}, then renames it over {@code rel} with
+     * OpenSSH's posix-rename extension (an atomic rename(2) on the server; JSch uses it when the
+     * server offers it). A server without it cannot replace a file in one step: the old file is
+     * renamed away first, so for a moment there is none (a reader keeps what it had).
+     */
+    @Override
+    public void replaceAtomically(String rel, byte[] content) {
+        String target = path(rel);
+        int slash = target.lastIndexOf('/');
+        String tmp = target.substring(0, slash + 1) + "." + target.substring(slash + 1) + ".tmp-"
+                + Long.toString(System.nanoTime() & 0xffffffffL, 36);
+        try {
+            sftp.put(new java.io.ByteArrayInputStream(content), tmp, ChannelSftp.OVERWRITE);
+            if (sftp.getExtension("posix-rename@openssh.com") != null || !existsAbsolute(target)) {
+                sftp.rename(tmp, target);
+            } else {
+                String old = tmp + ".old";
+                sftp.rename(target, old);
+                sftp.rename(tmp, target);
+                sftp.rm(old);
+            }
+        } catch (SftpException e) {
+            try {
+                sftp.rm(tmp);
+            } catch (SftpException ignored) {
+                // nothing was left, or the next write uses another name
+            }
+            throw new DeployException("cannot write " + target + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private boolean existsAbsolute(String abs) throws SftpException {
+        try {
+            sftp.stat(abs);
+            return true;
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public String absoluteRoot() {
+        try {
+            return sftp.realpath(root);
+        } catch (SftpException e) {
+            throw new DeployException("cannot resolve " + root + " on " + describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public String describe() {
         return settings.location(root);
     }

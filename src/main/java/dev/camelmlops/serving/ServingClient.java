@@ -90,13 +90,47 @@ public final class ServingClient {
     }
 
     /**
+     * The version a label names, asked through the metadata API (TF Serving resolves a label
+     * there and answers the version in model_spec; its status API ignores labels); empty when
+     * the server does not know the label (TF Serving: 400 "Unrecognized servable version label")
+     * or the labelled version is not loaded (404).
+     */
+    public OptionalLong labelVersion(String label) {
+        Response r = transport.call("GET", modelUrl() + "/labels/" + label + "/metadata", null);
+        if (r.status() == 400 || r.status() == 404) {
+            return OptionalLong.empty();
+        }
+        if (r.status() != 200) {
+            throw new IllegalStateException("metadata of label " + label + ": HTTP " + r.status() + " "
+                    + abbreviate(r.body()));
+        }
+        String v = r.json().at("/model_spec/version").asText();
+        try {
+            return OptionalLong.of(Long.parseLong(v));
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("metadata of label " + label + " names version '" + v + "'");
+        }
+    }
+
+    /**
      * Predicts {@code images} (each height x width x channels values scaled to [0,1], sent as
      * [height][width][channels] lists) with the row format, at {@code version} or (null) the
      * latest, with an optional signature name.
      */
     public float[][] predict(Long version, float[][] images, int height, int width, int channels,
                              String signatureName) {
-        String url = modelUrl() + (version == null ? "" : "/versions/" + version) + ":predict";
+        return predictAt(version == null ? "" : "/versions/" + version, images, height, width, channels, signatureName);
+    }
+
+    /** The same through a version label: {@code .../labels/<label>:predict}. */
+    public float[][] predictLabelled(String label, float[][] images, int height, int width, int channels,
+                                     String signatureName) {
+        return predictAt("/labels/" + label, images, height, width, channels, signatureName);
+    }
+
+    private float[][] predictAt(String where, float[][] images, int height, int width, int channels,
+                                String signatureName) {
+        String url = modelUrl() + where + ":predict";
         Response r = transport.call("POST", url, requestBody(images, height, width, channels, signatureName));
         if (r.status() != 200) {
             throw new IllegalStateException("predict at " + url + ": HTTP " + r.status() + " " + abbreviate(r.body()));

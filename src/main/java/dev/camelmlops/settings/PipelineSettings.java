@@ -54,7 +54,7 @@ public record PipelineSettings(
      */
     public record Serving(Optional<String> url, String host, int port, Duration pollInterval, int threads,
                           long maxRequestBytes, int tfThreads, ServingOptions.Engine engine, Duration requestTimeout,
-                          int maxConnections) {
+                          int maxConnections, Optional<String> modelBasePath) {
         /** The embedded server's options on {@code host}:{@code port}. */
         public ServingOptions options(String host, int port) {
             return new ServingOptions(engine, host, port, threads, maxRequestBytes, requestTimeout, maxConnections,
@@ -98,7 +98,7 @@ public record PipelineSettings(
     public PipelineSettings withServingUrl(String url) {
         Serving s = new Serving(Optional.of(url), serving.host(), serving.port(), serving.pollInterval(),
                 serving.threads(), serving.maxRequestBytes(), serving.tfThreads(), serving.engine(),
-                serving.requestTimeout(), serving.maxConnections());
+                serving.requestTimeout(), serving.maxConnections(), serving.modelBasePath());
         return new PipelineSettings(workDir, dataset, dataDir, dataSystemDir, dataCacheDir, dataDownload, dataDownloadUrl,
                 dataDownloadTimeout, dataSha256, modelName, training, minAccuracy, target, keepVersions, s, verify,
                 retrain, notifications, ledgerFile, cluster, runId, gitCommit);
@@ -172,7 +172,14 @@ public record PipelineSettings(
                 r.get("serving.engine", "netty", ServingOptions.Engine::parse),
                 r.get("serving.request-timeout-seconds", "30",
                         s -> Duration.ofMillis((long) (positiveNumber(s) * 1000))),
-                r.get("serving.max-connections", "1000", PipelineSettings::positive));
+                r.get("serving.max-connections", "1000", PipelineSettings::positive),
+                r.getOptional("serving.model-base-path", s -> {
+                    if (!s.startsWith("/") && !s.matches("[A-Za-z][A-Za-z0-9+.-]*://.+")) {
+                        throw new IllegalArgumentException("must be an absolute path or a URI, as TF Serving requires"
+                                + " of a base_path (e.g. /models/my_model), got '" + s + "'");
+                    }
+                    return s.replaceAll("(.)/+$", "$1");
+                }));
         if (target != null && target.remote() && serving.url().isEmpty()) {
             r.problem("DEPLOY_SERVER_HOSTNAME is set but serving.url (SERVING_URL) is not: "
                     + "the verify stage needs the remote TF Serving REST URL, e.g. http://host:8501");

@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
 public class DeployStage {
     private static final Logger LOG = LoggerFactory.getLogger(DeployStage.class);
     private final PipelineSettings settings;
+    private final VersionLabels labels;
 
-    public DeployStage(PipelineSettings settings) {
+    public DeployStage(PipelineSettings settings, VersionLabels labels) {
         this.settings = settings;
+        this.labels = labels;
     }
 
     /** Cleans up interrupted uploads and returns the shipment of the newest packaged version. */
@@ -58,27 +60,71 @@ public class DeployStage {
         return s;
     }
 
-    /** Verifies the upload, renames it to the version number, then applies retention. */
+    /**
+     * Verifies the upload, renames it to the version number, adds it to the versions that
+     * {@code models.config} loads ({@link VersionLabels#addCandidate}), applies retention (never
+     * to a labelled or loaded version, nor the one being served), and labels it canary once the
+     * serving host reports it AVAILABLE; when no host answers in time that label is left to verify.
+     */
     public String publish(Shipment shipment, Exchange exchange) {
         int v = shipment.getVersion();
         List<Integer> removed;
         Set<Integer> protect = new TreeSet<>(Set.of(v));
+        VersionLabels.Mover mover = mover(exchange, "deploy");
+        VersionLabels.State state;
         try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
             AtomicPublisher.publish(prod, shipment.getIncoming(), v, shipment.getSizes());
+            state = labels.addCandidate(prod, v, mover);
+            state.labels().values().forEach(l -> protect.add(l.intValue()));
+            state.policyVersions().forEach(l -> protect.add(l.intValue()));
             servedVersion(exchange).ifPresent(s -> protect.add((int) s));
             removed = AtomicPublisher.retain(prod, settings.keepVersions(), protect);
         }
+        String canary = labelCanary(v, exchange, mover);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("version", v);
         record.put("target", settings.target().describe(DeployTarget.PROD));
         record.put("published", Instant.now().toString());
         record.put("protected", protect);
+        record.put("servingConfig", settings.target().describe(DeployTarget.PROD) + "/" + VersionLabels.CONFIG_FILE);
+        record.put("stable", state.label(VersionLabels.STABLE).orElse(null));
+        record.put("canary", canary);
         record.put("removedByRetention", removed);
         Json.write(new WorkDir(settings.workDir()).root().resolve("deploy.json"), record);
         String summary = "deploy: version " + v + " published to " + settings.target().describe(DeployTarget.PROD)
+                + (canary.startsWith("labelled") ? " and labelled " + VersionLabels.CANARY
+                : " (" + VersionLabels.CANARY + " label left to verify: " + canary + ")")
+                + state.label(VersionLabels.STABLE).map(s -> "; " + VersionLabels.STABLE + " stays " + s).orElse("")
                 + (removed.isEmpty() ? "" : "; retention removed " + removed);
         LOG.info(summary);
         return summary;
+    }
+
+    /** Who moves labels in this exchange: the stage and the run. */
+    static VersionLabels.Mover mover(Exchange exchange, String stage) {
+        String run = exchange.getMessage().getHeader(dev.camelmlops.run.RunRecorder.RUN_ID, String.class);
+        return new VersionLabels.Mover(stage, run, null);
+    }
+
+    /**
+     * Waits (at most verify.timeout-seconds) until the serving host reports {@code v} AVAILABLE,
+     * then labels it canary; what happened, in words.
+     */
+    private String labelCanary(int v, Exchange exchange, VersionLabels.Mover mover) {
+        if (settings.serving().url().isEmpty()) {
+            return "no serving.url to ask whether it is AVAILABLE";
+        }
+        try (CamelHttpTransport http = new CamelHttpTransport(exchange.getContext(), 5000)) {
+            ServingClient client = new ServingClient(settings.serving().url().get(), settings.modelName(), http);
+            VersionLabels.availability(client, settings.verify().timeout()).await(v);
+            try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
+                labels.label(prod, VersionLabels.CANARY, v, mover);
+            }
+            return "labelled";
+        } catch (StageFailedException e) {
+            LOG.warn("deploy: version {} not labelled {} yet: {}", v, VersionLabels.CANARY, e.getMessage());
+            return e.getMessage();
+        }
     }
 
     private OptionalLong servedVersion(Exchange exchange) {

@@ -36,9 +36,11 @@ public class VerifyStage {
     private static final Logger LOG = LoggerFactory.getLogger(VerifyStage.class);
     private static final long POLL_MILLIS = 500;
     private final PipelineSettings settings;
+    private final VersionLabels labels;
 
-    public VerifyStage(PipelineSettings settings) {
+    public VerifyStage(PipelineSettings settings, VersionLabels labels) {
         this.settings = settings;
+        this.labels = labels;
     }
 
     public String run(Exchange exchange) {
@@ -61,6 +63,7 @@ public class VerifyStage {
             try {
                 double waited = awaitAvailable(client, version);
                 record.put("secondsUntilAvailable", waited);
+                record.put("secondsUntilCanary", labelCanary(client, version, t0, DeployStage.mover(exchange, "verify")));
                 check(work, client, version, record);
             } catch (VerificationFailed e) {
                 record.put("passed", false);
@@ -70,13 +73,69 @@ public class VerifyStage {
             }
         }
         record.put("passed", true);
+        String stable = promote(exchange, url, version, record);
         record.put("seconds", (System.nanoTime() - t0) / 1e9);
         Json.write(work.root().resolve("verify.json"), record);
         String summary = String.format(Locale.ROOT,
                 "verify: version %d is AVAILABLE at %s and answers the canary batch of %s images like the local model"
-                        + " (max |diff| %.2e)", version, client(url), record.get("canaryImages"), record.get("maxAbsDiff"));
+                        + " (max |diff| %.2e); %s", version, client(url), record.get("canaryImages"), record.get("maxAbsDiff"),
+                stable);
         LOG.info(summary);
         return summary;
+    }
+
+    /**
+     * Labels {@code version} canary (deploy has done it unless no server answered then) and
+     * waits until the server resolves the label to it; the seconds that took.
+     */
+    private double labelCanary(ServingClient client, int version, long t0, VersionLabels.Mover mover) {
+        long start = System.nanoTime();
+        try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
+            if (labels.read(prod).label(VersionLabels.CANARY).orElse(-1L) != version) {
+                labels.label(prod, VersionLabels.CANARY, version, mover);
+            }
+        } catch (StageFailedException | dev.camelmlops.deploy.DeployException e) {
+            throw new VerificationFailed("cannot label version " + version + " " + VersionLabels.CANARY + ": "
+                    + e.getMessage());
+        }
+        java.time.Duration left = settings.verify().timeout().minusNanos(System.nanoTime() - t0);
+        OptionalLong seen = VersionLabels.awaitLabel(client, VersionLabels.CANARY, version,
+                left.isNegative() ? java.time.Duration.ZERO : left);
+        if (seen.isEmpty() || seen.getAsLong() != version) {
+            throw new VerificationFailed("the server at " + client.modelUrl() + " "
+                    + (seen.isEmpty() ? "does not know the label " + VersionLabels.CANARY
+                    : "resolves the label " + VersionLabels.CANARY + " to version " + seen.getAsLong())
+                    + " within " + settings.verify().timeout().toSeconds() + " s of the start of verify, although "
+                    + settings.target().describe(DeployTarget.PROD) + "/" + VersionLabels.CONFIG_FILE + " labels version "
+                    + version + ": is it serving with --model_config_file on that file (README: \"A real TF Serving"
+                    + " host\"), and is its poll interval shorter than verify.timeout-seconds?");
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /**
+     * Verification passed: moves stable to {@code version} (the canary label goes, only it stays
+     * loaded) and waits, within the verify timeout, for the server to resolve stable to it; a
+     * server slower than that is reported, not rolled back (the version is good).
+     */
+    private String promote(Exchange exchange, String url, int version, Map<String, Object> record) {
+        try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
+            labels.promoted(prod, version, DeployStage.mover(exchange, "verify"));
+        }
+        try (CamelHttpTransport http = new CamelHttpTransport(exchange.getContext(), 5000)) {
+            OptionalLong seen = VersionLabels.awaitLabel(new ServingClient(url, settings.modelName(), http),
+                    VersionLabels.STABLE, version, settings.verify().timeout());
+            record.put(VersionLabels.STABLE, version);
+            if (seen.isPresent() && seen.getAsLong() == version) {
+                return "labelled " + VersionLabels.STABLE;
+            }
+            String late = "labelled " + VersionLabels.STABLE + " in " + VersionLabels.CONFIG_FILE + ", but the server still"
+                    + " resolves it to " + (seen.isEmpty() ? "nothing" : "version " + seen.getAsLong()) + " after "
+                    + settings.verify().timeout().toSeconds() + " s";
+            LOG.warn("verify: version {} {}", version, late);
+            record.put("stableWarning", late);
+            return late;
+        }
     }
 
     private String client(String url) {
@@ -127,8 +186,8 @@ public class VerifyStage {
         }
         float[][] remote;
         try {
-            remote = client.predict((long) version, images, canary.rows(), canary.cols(), canary.channels(),
-                    "serving_default");
+            remote = client.predictLabelled(VersionLabels.CANARY, images, canary.rows(), canary.cols(),
+                    canary.channels(), "serving_default");
         } catch (IllegalStateException e) {
             throw new VerificationFailed(e.getMessage());
         }
@@ -178,15 +237,22 @@ public class VerifyStage {
         String rollback;
         try (CamelHttpTransport http = new CamelHttpTransport(exchange.getContext(),
                 (int) Math.min(Integer.MAX_VALUE, settings.verify().timeout().toMillis()))) {
-            rollback = rollback(new ServingClient(failure.servingUrl(), settings.modelName(), http), version);
+            rollback = rollback(new ServingClient(failure.servingUrl(), settings.modelName(), http), version,
+                    DeployStage.mover(exchange, "verify"));
         }
         record.put("rollback", rollback);
         Json.write(new WorkDir(settings.workDir()).root().resolve("verify.json"), record);
         return "verify failed for version " + version + ": " + failure.getMessage() + "; " + rollback;
     }
 
-    private String rollback(ServingClient client, int version) {
+    private String rollback(ServingClient client, int version, VersionLabels.Mover mover) {
         try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
+            try {
+                labels.dropped(prod, version, mover);
+            } catch (StageFailedException e) {
+                LOG.error("verify: {} not updated for the rollback of version {}: {}", VersionLabels.CONFIG_FILE,
+                        version, e.getMessage());
+            }
             AtomicPublisher.remove(prod, version);
         } catch (RuntimeException e) {
             LOG.error("verify: ROLLBACK FAILED for version {}: {}", version, e.getMessage());
