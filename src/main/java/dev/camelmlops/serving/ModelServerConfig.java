@@ -261,10 +261,11 @@ public final class ModelServerConfig {
         b.setField(MODEL_CONFIG.findFieldByName("model_version_policy"), policy.build());
         FieldDescriptor labels = MODEL_CONFIG.findFieldByName("version_labels");
         b.clearField(labels);
+        // protobuf's own map entries, which its printer sorts by key (it cannot sort dynamic ones)
+        com.google.protobuf.MapEntry<String, Long> entry = com.google.protobuf.MapEntry.newDefaultInstance(LABEL_ENTRY,
+                com.google.protobuf.WireFormat.FieldType.STRING, "", com.google.protobuf.WireFormat.FieldType.INT64, 0L);
         for (Map.Entry<String, Long> e : model.labels().entrySet()) {
-            b.addRepeatedField(labels, DynamicMessage.newBuilder(LABEL_ENTRY)
-                    .setField(LABEL_ENTRY.findFieldByName("key"), e.getKey())
-                    .setField(LABEL_ENTRY.findFieldByName("value"), e.getValue()).build());
+            b.addRepeatedField(labels, entry.toBuilder().setKey(e.getKey()).setValue(e.getValue()).build());
         }
         return b.build();
     }
@@ -282,7 +283,7 @@ public final class ModelServerConfig {
             Map<String, Long> labels = new LinkedHashMap<>();
             FieldDescriptor labelField = MODEL_CONFIG.findFieldByName("version_labels");
             for (int k = 0; k < c.getRepeatedFieldCount(labelField); k++) {
-                DynamicMessage e = (DynamicMessage) c.getRepeatedField(labelField, k);
+                Message e = (Message) c.getRepeatedField(labelField, k);
                 // as a protobuf map: a later entry for the same key wins
                 labels.put((String) e.getField(LABEL_ENTRY.findFieldByName("key")),
                         (Long) e.getField(LABEL_ENTRY.findFieldByName("value")));
