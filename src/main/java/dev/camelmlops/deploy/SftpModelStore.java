@@ -192,7 +192,7 @@ public final class SftpModelStore implements ModelStore {
                 + Long.toString(System.nanoTime() & 0xffffffffL, 36);
         try {
             sftp.put(new java.io.ByteArrayInputStream(content), tmp, ChannelSftp.OVERWRITE);
-            if (sftp.getExtension("posix-rename@openssh.com") != null || !existsAbsolute(target)) {
+            if (replacesAtomically() || !existsAbsolute(target)) {
                 sftp.rename(tmp, target);
             } else {
                 String old = tmp + ".old";
@@ -208,6 +208,11 @@ public final class SftpModelStore implements ModelStore {
             }
             throw new DeployException("cannot write " + target + " on " + describe() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** True when the server offers OpenSSH's posix-rename (OpenSSH does; so does Apache MINA SSHD). */
+    public boolean replacesAtomically() {
+        return sftp.getExtension("posix-rename@openssh.com") != null;
     }
 
     private boolean existsAbsolute(String abs) throws SftpException {
