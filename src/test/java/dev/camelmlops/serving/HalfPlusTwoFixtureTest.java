@@ -84,6 +84,10 @@ class HalfPlusTwoFixtureTest {
             Http.Response context = Http.post(url + ":classify",
                     "{\"signature_name\": \"classify_x_to_y\", \"context\": {\"x\": 4.0}, \"examples\": [{}]}");
             assertEquals(Http.JSON.readTree("{\"results\": [[[\"\", 4.0]]]}"), context.json(), context.body());
+            // README's example: the second example's own x wins over the context's.
+            Http.Response readme = Http.post(url + "/versions/123:regress", "{\"signature_name\":\"regress_x_to_y\","
+                    + "\"context\":{\"x\":1.0},\"examples\":[{},{\"x\":2.0}]}");
+            assertEquals(Http.JSON.readTree("{\"results\": [2.5, 3.0]}"), readme.json(), readme.body());
 
             Http.Response onPredict = Http.post(url + ":classify", "{\"examples\": [{\"x\": 2.0}]}");
             assertEquals(400, onPredict.status(), onPredict.body());
