@@ -126,6 +126,23 @@ final class LoadedVersion {
         return signatures;
     }
 
+    /**
+     * A signature's input as the SavedModel declares it. TF Java's {@link Signature} reads an input
+     * of unknown rank (TF Serving's half_plus_two {@code tf_example}) as a scalar, shape [];
+     * this gives it {@link org.tensorflow.ndarray.Shape#unknown()}. Null when there is no such input.
+     */
+    Signature.TensorDescription input(String signature, String input) {
+        Signature s = signatures.get(signature);
+        Signature.TensorDescription d = s == null ? null : s.getInputs().get(input);
+        if (d == null || d.shape.numDimensions() != 0) {
+            return d;
+        }
+        org.tensorflow.proto.SignatureDef def = bundle.metaGraphDef().getSignatureDefMap().get(signature);
+        org.tensorflow.proto.TensorInfo info = def == null ? null : def.getInputsMap().get(input);
+        return info != null && info.getTensorShape().getUnknownRank()
+                ? new Signature.TensorDescription(d.dataType, org.tensorflow.ndarray.Shape.unknown(), d.name) : d;
+    }
+
     SessionFunction function(String key) {
         return bundle.function(key);
     }

@@ -19,7 +19,8 @@ import org.tensorflow.ndarray.Shape;
 /**
  * TF Serving's REST API for one model, apart from any HTTP engine: a request (method, path, the
  * whole body) in, a {@link Reply} out. {@code GET /v1/models/{name}[/versions/{v}]} (status),
- * {@code GET .../metadata} (signature defs) and {@code POST .../{name}[/versions/{v}]:predict}.
+ * {@code GET .../metadata} (signature defs) and {@code POST .../{name}[/versions/{v}]:predict},
+ * {@code :classify} and {@code :regress} ({@link ClassifyRegress}).
  * Errors are {@code {"error": "..."}} with 400 for a bad request and 404 for an unknown model or
  * version, as TF Serving answers them. The engines ({@link HttpEngine}) only move bytes.
  */
@@ -116,6 +117,10 @@ final class RestApi {
                 api = m.start(3) >= 0 ? ServingMetrics.Api.METADATA : ServingMetrics.Api.STATUS;
             } else if (is(path, m, 4, "predict")) {
                 api = ServingMetrics.Api.PREDICT;
+            } else if (is(path, m, 4, "classify")) {
+                api = ServingMetrics.Api.CLASSIFY;
+            } else if (is(path, m, 4, "regress")) {
+                api = ServingMetrics.Api.REGRESS;
             } else if (noop && is(path, m, 4, "noop")) {
                 api = ServingMetrics.Api.NOOP;
             }
@@ -205,8 +210,15 @@ final class RestApi {
             if (noop && "noop".equals(verb) && "POST".equals(method)) {
                 return Reply.json(200, NOOP_ANSWER);
             }
+            if ("classify".equals(verb) || "regress".equals(verb)) {
+                if (!"POST".equals(method)) {
+                    throw RestException.badRequest(":" + verb + " takes POST, not " + method);
+                }
+                return classifyOrRegress(verb, body, name, version);
+            }
             if (!"predict".equals(verb)) {
-                throw RestException.badRequest("':" + verb + "' is not supported; this server answers ':predict'");
+                throw RestException.badRequest("':" + verb + "' is not supported; this server answers ':predict',"
+                        + " ':classify' and ':regress'");
             }
             if (!"POST".equals(method)) {
                 throw RestException.badRequest(":predict takes POST, not " + method);
@@ -267,6 +279,18 @@ final class RestApi {
                 }
             }
             return Reply.json(200, out.toByteArray());
+        } finally {
+            v.release();
+        }
+    }
+
+    /** {@code :classify} or {@code :regress}: the body is read (as TF Serving does) before the version is looked up. */
+    private Reply classifyOrRegress(String verb, byte[] body, String name, Long version) {
+        TfExamples.Request request = TfExamples.parse(verb, body);
+        LoadedVersion v = acquire(name, version);
+        try {
+            return Reply.json(200, "classify".equals(verb) ? ClassifyRegress.classify(v, request)
+                    : ClassifyRegress.regress(v, request));
         } finally {
             v.release();
         }

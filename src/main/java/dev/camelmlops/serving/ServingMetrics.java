@@ -34,9 +34,10 @@ public final class ServingMetrics {
     /** Whose request: the served model's, or any other name (or none). */
     enum Model { SERVED, OTHER }
 
-    /** The {@code API} label: TF Serving's REST method name ("predict"), else what was asked. */
+    /** The {@code API} label: TF Serving's REST method name ("predict", "classify", "regress"), else what was asked. */
     enum Api {
-        PREDICT("predict"), STATUS("status"), METADATA("metadata"), NOOP("noop"), NONE("");
+        PREDICT("predict"), CLASSIFY("classify"), REGRESS("regress"), STATUS("status"), METADATA("metadata"),
+        NOOP("noop"), NONE("");
 
         final String label;
 

@@ -1,6 +1,7 @@
 package dev.camelmlops.serving;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -49,6 +50,56 @@ class HalfPlusTwoFixtureTest {
             Http.Response regress = Http.post(url + ":predict",
                     "{\"signature_name\": \"regress_x_to_y\", \"instances\": [1.0]}");
             assertEquals(400, regress.status(), regress.body());
+        }
+    }
+
+    /**
+     * TF Serving's own REST tests of classify and regress (tensorflow_model_server_test.py,
+     * testClassifyREST and testRegressREST: the same requests, the same expected answers), then
+     * the signatures that are not of that kind.
+     */
+    @Test
+    void classifiesAndRegressesLikeTensorFlowServing() throws Exception {
+        try (ModelVersionWatcher w = new ModelVersionWatcher("default", fixture("saved_model_half_plus_two_cpu"),
+                Duration.ofHours(1));
+             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 20)) {
+            w.start();
+            server.start();
+            String url = server.baseUrl() + "/v1/models/default";
+
+            Http.Response c = Http.post(url + ":classify",
+                    "{\"signature_name\": \"classify_x_to_y\", \"examples\": [{\"x\": 2.0}]}");
+            assertEquals(200, c.status(), c.body());
+            assertEquals(Http.JSON.readTree("{\"results\": [[[\"\", 3.0]]]}"), c.json());
+
+            Http.Response r = Http.post(url + ":regress",
+                    "{\"signature_name\": \"regress_x_to_y\", \"examples\": [{\"x\": 2.0}]}");
+            assertEquals(200, r.status(), r.body());
+            assertEquals(Http.JSON.readTree("{\"results\": [3.0]}"), r.json());
+
+            // Several examples, one through the context (y = x / 2 + 2).
+            Http.Response several = Http.post(url + "/versions/123:regress",
+                    "{\"signature_name\": \"regress_x_to_y\", \"examples\": [{\"x\": 1.0}, {\"x\": 5.0}]}");
+            assertEquals(Http.JSON.readTree("{\"results\": [2.5, 4.5]}"), several.json(), several.body());
+            Http.Response context = Http.post(url + ":classify",
+                    "{\"signature_name\": \"classify_x_to_y\", \"context\": {\"x\": 4.0}, \"examples\": [{}]}");
+            assertEquals(Http.JSON.readTree("{\"results\": [[[\"\", 4.0]]]}"), context.json(), context.body());
+            // README's example: the second example's own x wins over the context's.
+            Http.Response readme = Http.post(url + "/versions/123:regress", "{\"signature_name\":\"regress_x_to_y\","
+                    + "\"context\":{\"x\":1.0},\"examples\":[{},{\"x\":2.0}]}");
+            assertEquals(Http.JSON.readTree("{\"results\": [2.5, 3.0]}"), readme.json(), readme.body());
+
+            Http.Response onPredict = Http.post(url + ":classify", "{\"examples\": [{\"x\": 2.0}]}");
+            assertEquals(400, onPredict.status(), onPredict.body());
+            assertTrue(onPredict.json().path("error").asText().contains("No classification inputs found"),
+                    onPredict.body());
+            Http.Response crossed = Http.post(url + ":regress",
+                    "{\"signature_name\": \"classify_x_to_y\", \"examples\": [{\"x\": 2.0}]}");
+            assertEquals(400, crossed.status(), crossed.body());
+            assertTrue(crossed.json().path("error").asText().contains("No regression outputs found"), crossed.body());
+            Http.Response wrongType = Http.post(url + ":regress",
+                    "{\"signature_name\": \"regress_x_to_y\", \"examples\": [{\"x\": \"two\"}]}");
+            assertEquals(400, wrongType.status(), wrongType.body());
         }
     }
 

@@ -175,7 +175,8 @@ class ModelServerTest {
         assertError(Http.post(url + "/versions/9:predict", "{\"instances\": " + img + "}"), 404, "Servable not found");
         assertError(Http.get(url + ":predict"), 400, "POST");
         assertError(Http.post(url, "{}"), 400, "GET");
-        assertError(Http.post(url + ":classify", "{}"), 400, "not supported");
+        assertError(Http.post(url + ":explain", "{}"), 400, "not supported");
+        assertError(Http.post(url + ":classify", "{}"), 400, "key 'examples' is expected");
         assertError(Http.post(url + ":predict", "{\"instances\": [" + "0.5,".repeat(300_000) + "0.5]}"), 413, "limit");
         assertError(Http.post(url + ":predict", "{\"instances\": []}"), 400, "non-empty");
 
