@@ -141,7 +141,11 @@ final class Preflight {
     static List<Check> all(PipelineSettings s, int healthPort) {
         List<Check> checks = new ArrayList<>();
         checks.add(data(s));
-        checks.addAll(deploy(s, List.of(DeployTarget.STAGING, DeployTarget.PROD)));
+        List<Check> areas = deploy(s, List.of(DeployTarget.STAGING, DeployTarget.PROD));
+        checks.addAll(areas);
+        if (areas.stream().allMatch(Check::ok)) {
+            checks.add(labels(s));
+        }
         checks.add(serving(s));
         portProblem("watch.health-port", s.serving().host(), healthPort).ifPresentOrElse(
                 p -> checks.add(new Check("health port", false, p + " (is mlops watch running?)")),
@@ -211,6 +215,23 @@ final class Preflight {
                     + " labels");
         }
         return n;
+    }
+
+    /** prod/models.config: absent (the first deploy writes it), or parsed, with the labels it gives. */
+    static Check labels(PipelineSettings s) {
+        try (dev.camelmlops.deploy.ModelStore prod = s.target().open(DeployTarget.PROD)) {
+            dev.camelmlops.stage.VersionLabels.State st = new dev.camelmlops.stage.VersionLabels(s, null).read(prod);
+            if (!prod.exists(dev.camelmlops.stage.VersionLabels.CONFIG_FILE)) {
+                return new Check("labels", true, "no " + dev.camelmlops.stage.VersionLabels.CONFIG_FILE
+                        + " in prod yet (the first deploy writes it)");
+            }
+            return new Check("labels", true, st.model().map(m -> "model " + m.name() + ": labels "
+                    + (m.labels().isEmpty() ? "none" : m.labels().toString().replaceAll("[{}]", "")) + ", loads "
+                    + (st.policyVersions().isEmpty() ? "the newest version" : st.policyVersions()) + ", base_path "
+                    + m.basePath()).orElse("the config has no entry for " + s.modelName() + " yet"));
+        } catch (RuntimeException e) {
+            return new Check("labels", false, e.getMessage());
+        }
     }
 
     /** Each area reached as a delivery reaches it; a probe file written and removed. */

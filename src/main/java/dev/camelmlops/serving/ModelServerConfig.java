@@ -159,8 +159,9 @@ public final class ModelServerConfig {
         try {
             TextFormat.Parser.newBuilder().build().merge(text, b);
         } catch (TextFormat.ParseException e) {
+            // one line: protobuf lists unknown fields on lines of their own
             throw new InvalidModelConfigException(source + ": not a TF Serving ModelServerConfig in text format: "
-                    + e.getMessage());
+                    + e.getMessage().replaceAll("\\s*\\n\\s*", " "));
         } catch (RuntimeException e) {
             throw new InvalidModelConfigException(source + ": cannot be parsed: " + e);
         }

@@ -67,11 +67,29 @@ class CheckCommandTest {
         assertTrue(line("staging").contains("logged in, probe file written and removed in sftp://deployer@127.0.0.1:"
                 + sftp.port() + "/~/models/staging"), line("staging"));
         assertTrue(line("prod").startsWith("OK"), line("prod"));
+        assertTrue(line("labels").startsWith("OK") && line("labels").contains("no models.config in prod yet"),
+                line("labels"));
         assertTrue(line("serving").startsWith("OK") && line("serving").contains("no version of 'my_model' served yet"),
                 line("serving"));
         assertEquals(0, filesUnder(sftp.root()), "the probe files are removed");
         assertFalse(cli.output().contains(SftpTestServer.PASSWORD), "no secret in the output");
         assertEquals(0, cli.run("doctor"), "the alias");
+    }
+
+    /** prod/models.config over SFTP: read and summed up, or its defect named with line and column. */
+    @Test
+    void theLabelsInProdAreReadOverSftpAndABrokenConfigFails() throws Exception {
+        Path config = Files.createDirectories(sftp.root().resolve("models/prod")).resolve("models.config");
+        Files.writeString(config, "model_config_list { config { name: 'my_model' base_path: '/models/my_model'"
+                + " model_version_policy { specific { versions: [3, 4] } }"
+                + " version_labels { key: 'stable' value: 3 } version_labels { key: 'canary' value: 4 } } }");
+        assertEquals(0, cli.run("check"), cli.output());
+        assertTrue(line("labels").contains("labels canary=4, stable=3, loads [3, 4], base_path /models/my_model"),
+                line("labels"));
+        Files.writeString(config, "model_config_list {\n  config { name: 'my_model' base_pth: '/m' } }\n");
+        assertEquals(1, cli.run("check"), cli.output());
+        assertTrue(line("labels").startsWith("FAIL") && line("labels").contains("2:")
+                && line("labels").contains("base_pth"), line("labels"));
     }
 
     @Test
