@@ -186,7 +186,8 @@ public final class VersionLabels {
     /**
      * The version a rollback goes to: walking back through the stable label's history in the
      * ledger, the latest earlier stable version that is still in prod and was not itself rolled
-     * back from; without history, the highest version in prod below the current stable one.
+     * back from; without such, the highest version in prod below the current stable one that was
+     * not rolled back from either (rolling back twice does not return to where the first began).
      */
     public long rollbackTarget(ModelStore prod) {
         State s = read(prod);
@@ -211,7 +212,7 @@ public final class VersionLabels {
             }
         }
         for (int i = present.size() - 1; i >= 0; i--) {
-            if (present.get(i) < current) {
+            if (present.get(i) < current && !rolledBackFrom.contains((long) present.get(i))) {
                 return present.get(i);
             }
         }
