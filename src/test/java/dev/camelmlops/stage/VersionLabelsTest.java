@@ -179,15 +179,15 @@ class VersionLabelsTest {
             Files.delete(prodDir.resolve("1/MANIFEST.json"));
             Files.delete(prodDir.resolve("1"));
             assertEquals(2, labels.rollbackTarget(prod), "1 is gone: the highest version below 3");
-            labels.promote(prod, 2, null, new VersionLabels.Mover("rollback", "e", "mlops rollback"));
-            assertThrows(StageFailedException.class, () -> labels.rollbackTarget(prod),
-                    "3 and 4 were rolled back from, 1 is gone: a third rollback has nowhere to go");
         }
         // a fresh ledger knows no history: the version below the stable one
         VersionLabels fresh = new VersionLabels(settings("serving.model-base-path", "/models/my_model"),
                 new FileRunLedger(tmp.resolve("other.jsonl")));
         try (ModelStore prod = new LocalModelStore(prodDir)) {
             assertEquals(2, fresh.rollbackTarget(prod));
+            labels.promote(prod, 2, null, new VersionLabels.Mover("rollback", "e", "mlops rollback"));
+            assertThrows(StageFailedException.class, () -> labels.rollbackTarget(prod),
+                    "3 and 4 were rolled back from, 1 is gone: a third rollback has nowhere to go");
         }
     }
 
