@@ -20,11 +20,11 @@ import java.util.function.LongSupplier;
  * Prometheus exporter names them (its metric {@code /tensorflow/serving/request_count} is printed
  * {@code :tensorflow:serving:request_count}), served at {@value #PATH}.
  *
- * <p>The request path records with {@link LongAdder}s in arrays fixed at construction, indexed by
+ * <p>The request path records with {@link LongAdder}s in arrays fixed per model name, indexed by
  * small enums: no map look-up, no allocation, no lock. Label values come only from those enums,
- * the served model's name and the version folders this server loaded, so a client cannot create
- * label values: a request for any other model name counts under {@code model_name=""} (as TF
- * Serving counts a request whose path it cannot parse).
+ * the names of configured models ({@link #register}) and the version folders this server loaded,
+ * so a client cannot create label values: a request for any other model name counts under
+ * {@code model_name=""} (as TF Serving counts a request whose path it cannot parse).
  */
 public final class ServingMetrics {
     /** TF Serving's path (PrometheusExporter::kPrometheusPath). */
