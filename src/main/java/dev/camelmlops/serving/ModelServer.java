@@ -5,7 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A TensorFlow-Serving-compatible REST server for one model (the API of TF Serving's REST
+ * A TensorFlow-Serving-compatible REST server for the models of a {@link ModelRepository} (one
+ * model, or those of a TF Serving model config file) (the API of TF Serving's REST
  * documentation, {@link RestApi}) on an HTTP engine ({@link ServingOptions.Engine}): Netty by
  * default, the JDK's server on request. Request bodies are size-limited and slow clients
  * time out; nothing a client sends can stop the server.
@@ -13,7 +14,7 @@ import org.slf4j.LoggerFactory;
 public final class ModelServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelServer.class);
 
-    private final ModelVersionWatcher models;
+    private final ModelRepository models;
     private final ServingOptions options;
     private final HttpEngine engine;
 
@@ -30,6 +31,11 @@ public final class ModelServer implements AutoCloseable {
      *          {@link #port()} tells which), engine and limits
      */
     public ModelServer(ModelVersionWatcher models, ServingOptions o) throws IOException {
+        this(ModelRepository.of(models), o);
+    }
+
+    /** A server over the models of a repository (started and closed by its owner). */
+    public ModelServer(ModelRepository models, ServingOptions o) throws IOException {
         this.models = models;
         this.options = o;
         RestApi api = new RestApi(models, o.noop());
@@ -41,8 +47,9 @@ public final class ModelServer implements AutoCloseable {
 
     public void start() throws IOException {
         engine.start();
-        LOG.info("serving model '{}' from {} on http://{}:{} ({} engine)", models.modelName(), models.basePath(),
-                engine.address().getHostString(), port(), options.engine().id());
+        LOG.info("serving {} on http://{}:{} ({} engine)", models.configFile().map(f -> "the models of " + f)
+                        .orElse("model(s) " + models.modelNames()), engine.address().getHostString(), port(),
+                options.engine().id());
     }
 
     public int port() {

@@ -6,22 +6,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves the newest version of one model from a base path, as TF Serving does: every poll it
- * lists the integer-named folders, loads the highest one when it is new (the old version keeps
- * serving until the new one has loaded, then is released), and falls back to the next highest
+ * Serves the versions of one model that its version policy selects from a base path, as TF
+ * Serving's file system storage path source and manager do: every poll it lists the
+ * integer-named folders, loads the selected ones that are new (highest first; the versions
+ * served before keep serving until then) and then releases the loaded ones no longer selected.
+ * The default policy, latest 1, serves the newest version and falls back to the next highest
  * when the served folder disappears (a rollback). A version that fails to load is reported with
- * its error and not retried until its folder changes; the previous version keeps serving.
+ * its error and not retried until its folder changes; a latest-n policy then selects the next
+ * lower version instead, so a failed new version leaves the previous one serving.
  */
 public final class ModelVersionWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelVersionWatcher.class);
@@ -30,7 +36,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
     private final Path basePath;
     private final Duration pollInterval;
     private final int tfThreads;
-    private final AtomicReference<LoadedVersion> current = new AtomicReference<>();
+    /** The loaded versions (an immutable snapshot, replaced whole under the watcher's lock). */
+    private volatile NavigableMap<Long, LoadedVersion> loaded = Collections.emptyNavigableMap();
+    private volatile ModelServerConfig.VersionPolicy policy;
     private final Map<Long, Failure> failures = new ConcurrentHashMap<>();
     private final ServingMetrics metrics;
     private ScheduledExecutorService scheduler;
@@ -49,6 +57,16 @@ public final class ModelVersionWatcher implements AutoCloseable {
 
     /** @param tfThreads TensorFlow intra-op threads per loaded version (serving.tf-threads) */
     public ModelVersionWatcher(String modelName, Path basePath, Duration pollInterval, int tfThreads) {
+        this(modelName, basePath, pollInterval, tfThreads, new ModelServerConfig.VersionPolicy.Latest(1), null);
+    }
+
+    /**
+     * @param policy  which versions to serve (TF Serving's default: latest 1)
+     * @param metrics where loads and requests are counted (shared by the models of one server);
+     *                null: metrics of this model alone
+     */
+    ModelVersionWatcher(String modelName, Path basePath, Duration pollInterval, int tfThreads,
+                        ModelServerConfig.VersionPolicy policy, ServingMetrics metrics) {
         if (tfThreads < 1) {
             throw new IllegalArgumentException("tfThreads must be 1 or more, got " + tfThreads);
         }
@@ -56,7 +74,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
         this.basePath = basePath;
         this.pollInterval = pollInterval;
         this.tfThreads = tfThreads;
-        this.metrics = new ServingMetrics(modelName, this::servedVersion);
+        this.policy = policy;
+        this.metrics = metrics != null ? metrics : new ServingMetrics();
+        this.metrics.register(modelName, this::servedVersion);
     }
 
     public String modelName() {
@@ -65,6 +85,15 @@ public final class ModelVersionWatcher implements AutoCloseable {
 
     public Path basePath() {
         return basePath;
+    }
+
+    public ModelServerConfig.VersionPolicy policy() {
+        return policy;
+    }
+
+    /** A new version policy, in force from the next poll (call {@link #poll()} to apply it now). */
+    public void policy(ModelServerConfig.VersionPolicy p) {
+        this.policy = p;
     }
 
     /** Polls once now, then every poll interval in the background. */
@@ -87,60 +116,99 @@ public final class ModelVersionWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * The versions to serve: those the policy selects out of the present ones, leaving out
+     * versions that failed to load and whose folder has not changed since (a latest-n policy
+     * then reaches down to the next ones).
+     */
+    private SortedSet<Long> selected(TreeMap<Long, Path> versions) {
+        TreeSet<Long> candidates = new TreeSet<>();
+        for (Map.Entry<Long, Path> e : versions.entrySet()) {
+            Failure f = failures.get(e.getKey());
+            if (loaded.containsKey(e.getKey()) || f == null || !f.modified().equals(modified(e.getValue()))) {
+                candidates.add(e.getKey());
+            }
+        }
+        return policy.select(candidates);
+    }
+
     /** One look at the base path (public for tests and for a synchronous first load). */
     public synchronized void poll() {
         if (closed) {
             return;
         }
         TreeMap<Long, Path> versions = listVersions();
-        LoadedVersion served = current.get();
-        for (Long v : versions.descendingKeySet()) {
-            Path dir = versions.get(v);
-            if (served != null && served.version() == v) {
-                return;
+        SortedSet<Long> wanted = selected(versions);
+        // Load what is wanted and not loaded, highest first; a failure changes what is wanted.
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (Long v : new TreeSet<>(wanted).descendingSet()) {
+                if (loaded.containsKey(v)) {
+                    continue;
+                }
+                if (!load(v, versions.get(v))) {
+                    wanted = selected(versions);
+                    changed = true;
+                    break;
+                }
             }
-            Failure f = failures.get(v);
-            FileTime modified = modified(dir);
-            if (f != null && f.modified().equals(modified)) {
-                continue;
+        }
+        for (LoadedVersion old : loaded.values()) {
+            if (!wanted.contains(old.version())) {
+                unload(old, versions.containsKey(old.version()));
             }
+        }
+    }
+
+    /** Loads and warms up a version, then serves it; false when that failed (recorded). */
+    private boolean load(long v, Path dir) {
+        FileTime modified = modified(dir);
+        try {
+            long t0 = System.nanoTime();
+            LoadedVersion version = LoadedVersion.load(v, dir, tfThreads);
+            long loadNanos = System.nanoTime() - t0;
+            Warmup.Outcome warm;
             try {
-                long t0 = System.nanoTime();
-                LoadedVersion loaded = LoadedVersion.load(v, dir, tfThreads);
-                long loadNanos = System.nanoTime() - t0;
-                Warmup.Outcome warm;
-                try {
-                    warm = loaded.warmUp(afterWarmupRequest);
-                } catch (RuntimeException e) {
-                    loaded.release();
-                    throw e;
-                }
-                // As TensorFlow's loader counts it: the SavedModel's load, without the warm-up.
-                metrics.loadAttempt(dir, true, loadNanos);
-                failures.remove(v);
-                LoadedVersion old = current.getAndSet(loaded);
-                LOG.info("model {}: version {} loaded from {} in {} ms (warm-up: {} request(s) from {}{}, {} ms){}",
-                        modelName, v, dir, (System.nanoTime() - t0) / 1_000_000, warm.requests(), warm.source(),
-                        warm.skipped() > 0 ? ", " + warm.skipped() + " skipped" : "", Math.round(warm.seconds() * 1000),
-                        old == null ? "" : ", replacing version " + old.version());
-                if (old != null) {
-                    old.release();
-                }
-                return;
+                warm = version.warmUp(afterWarmupRequest);
             } catch (RuntimeException e) {
-                metrics.loadAttempt(dir, false, 0);
-                String message = firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
-                failures.put(v, new Failure(message, modified));
-                LOG.error("model {}: version {} failed to load from {}: {}", modelName, v, dir, message);
+                version.release();
+                throw e;
             }
+            // As TensorFlow's loader counts it: the SavedModel's load, without the warm-up.
+            metrics.loadAttempt(dir, true, loadNanos);
+            failures.remove(v);
+            long before = servedVersion();
+            TreeMap<Long, LoadedVersion> next = new TreeMap<>(loaded);
+            next.put(v, version);
+            loaded = Collections.unmodifiableNavigableMap(next);
+            LOG.info("model {}: version {} loaded from {} in {} ms (warm-up: {} request(s) from {}{}, {} ms){}",
+                    modelName, v, dir, (System.nanoTime() - t0) / 1_000_000, warm.requests(), warm.source(),
+                    warm.skipped() > 0 ? ", " + warm.skipped() + " skipped" : "", Math.round(warm.seconds() * 1000),
+                    before > 0 && before < v ? ", newer than version " + before : "");
+            return true;
+        } catch (RuntimeException e) {
+            metrics.loadAttempt(dir, false, 0);
+            String message = firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
+            failures.put(v, new Failure(message, modified));
+            LOG.error("model {}: version {} failed to load from {}: {}", modelName, v, dir, message);
+            return false;
         }
-        if (served != null && !versions.containsKey(served.version())) {
-            LOG.warn("model {}: version {} was removed and no other version can be served", modelName,
-                    served.version());
-            if (current.compareAndSet(served, null)) {
-                served.release();
-            }
+    }
+
+    /** Stops serving a version; its bundle closes when the last request holding it is done. */
+    private void unload(LoadedVersion old, boolean present) {
+        TreeMap<Long, LoadedVersion> next = new TreeMap<>(loaded);
+        next.remove(old.version());
+        loaded = Collections.unmodifiableNavigableMap(next);
+        if (next.isEmpty()) {
+            LOG.warn("model {}: version {} was {} and no other version can be served", modelName, old.version(),
+                    present ? "dropped by the version policy" : "removed");
+        } else {
+            LOG.info("model {}: version {} unloaded ({}); serving {}", modelName, old.version(),
+                    present ? "not in the version policy " + policy : "its folder was removed", next.keySet());
         }
+        old.release();
     }
 
     private static String firstLine(String s) {
@@ -185,7 +253,7 @@ public final class ModelVersionWatcher implements AutoCloseable {
      * for a load; one look at a time is queued.
      */
     public void pollIfPresent(long version) {
-        if (version > servedVersion() && !failures.containsKey(version)
+        if (!loaded.containsKey(version) && mightServe(version) && !failures.containsKey(version)
                 && Files.isDirectory(basePath.resolve(Long.toString(version)))) {
             ScheduledExecutorService s;
             synchronized (this) {
@@ -206,10 +274,39 @@ public final class ModelVersionWatcher implements AutoCloseable {
         }
     }
 
-    /** The served version with a reference taken (release it), or null when none is loaded. */
+    /** Whether the policy could select {@code version} were its folder there (a look for it is worth it). */
+    private boolean mightServe(long version) {
+        ModelServerConfig.VersionPolicy p = policy;
+        if (p instanceof ModelServerConfig.VersionPolicy.Specific s) {
+            return s.versions().contains(version);
+        }
+        if (p instanceof ModelServerConfig.VersionPolicy.Latest l) {
+            NavigableMap<Long, LoadedVersion> now = loaded;
+            return now.size() < l.numVersions() || version > now.firstKey();
+        }
+        return true;
+    }
+
+    /**
+     * The highest loaded version (what a request without version gets, TF Serving's "latest")
+     * with a reference taken (release it), or null when none is loaded.
+     */
     LoadedVersion acquire() {
         while (true) {
-            LoadedVersion v = current.get();
+            Map.Entry<Long, LoadedVersion> e = loaded.lastEntry();
+            if (e == null) {
+                return null;
+            }
+            if (e.getValue().acquire()) {
+                return e.getValue();
+            }
+        }
+    }
+
+    /** Loaded version {@code version} with a reference taken (release it), or null when it is not loaded. */
+    LoadedVersion acquire(long version) {
+        while (true) {
+            LoadedVersion v = loaded.get(version);
             if (v == null) {
                 return null;
             }
@@ -219,21 +316,31 @@ public final class ModelVersionWatcher implements AutoCloseable {
         }
     }
 
-    /** The served version number, or -1. */
+    /** The highest loaded version number (served to a request without version), or -1. */
     public long servedVersion() {
-        LoadedVersion v = current.get();
-        return v == null ? -1 : v.version();
+        Map.Entry<Long, LoadedVersion> e = loaded.lastEntry();
+        return e == null ? -1 : e.getKey();
     }
 
-    /** This model's serving metrics: requests (recorded by the REST API), loads, the served version. */
+    /** The loaded versions, ascending: TF Serving's AVAILABLE ones. */
+    public SortedSet<Long> availableVersions() {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(loaded.keySet()));
+    }
+
+    /** Whether {@code version} is loaded and answering (AVAILABLE). */
+    public boolean isAvailable(long version) {
+        return loaded.containsKey(version);
+    }
+
+    /** The serving metrics this model counts in: requests (recorded by the REST API), loads, the served version. */
     ServingMetrics metrics() {
         return metrics;
     }
 
     /** What the served version's warm-up did, or null when none is served. */
     Warmup.Outcome servedWarmup() {
-        LoadedVersion v = current.get();
-        return v == null ? null : v.warmup();
+        Map.Entry<Long, LoadedVersion> e = loaded.lastEntry();
+        return e == null ? null : e.getValue().warmup();
     }
 
     /** Tests: runs after each warm-up request, while the version being warmed is not yet served. */
@@ -265,8 +372,9 @@ public final class ModelVersionWatcher implements AutoCloseable {
             scheduler.shutdownNow();
             scheduler = null;
         }
-        LoadedVersion v = current.getAndSet(null);
-        if (v != null) {
+        NavigableMap<Long, LoadedVersion> all = loaded;
+        loaded = Collections.emptyNavigableMap();
+        for (LoadedVersion v : all.values()) {
             v.release();
         }
     }

@@ -17,10 +17,14 @@ import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 
 /**
- * TF Serving's REST API for one model, apart from any HTTP engine: a request (method, path, the
- * whole body) in, a {@link Reply} out. {@code GET /v1/models/{name}[/versions/{v}]} (status),
- * {@code GET .../metadata} (signature defs) and {@code POST .../{name}[/versions/{v}]:predict},
- * {@code :classify} and {@code :regress} ({@link ClassifyRegress}).
+ * TF Serving's REST API for the models of a {@link ModelRepository}, apart from any HTTP engine:
+ * a request (method, path, the whole body) in, a {@link Reply} out.
+ * {@code GET /v1/models/{name}[/versions/{v} | /labels/{label}]} (status), {@code GET .../metadata}
+ * (signature defs) and {@code POST /v1/models/{name}[/versions/{v} | /labels/{label}]:predict},
+ * {@code :classify} and {@code :regress} ({@link ClassifyRegress}). A
+ * label is resolved to its version first (unknown: 400 "Unrecognized servable version label");
+ * metadata answers that version. Status through a label answers only the labelled version (TF
+ * Serving ignores the label there and lists every version).
  * Errors are {@code {"error": "..."}} with 400 for a bad request and 404 for an unknown model or
  * version, as TF Serving answers them. The engines ({@link HttpEngine}) only move bytes.
  */
@@ -28,9 +32,12 @@ final class RestApi {
     private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
     private static final Pattern PATH = Pattern.compile(
             "^/v1/models/([^/:]+)(?:/versions/([^/:]+))?(/metadata)?(?::([A-Za-z]+))?/?$");
-    /** A model path naming a version label ({@code /labels/<label>}), alone or with a version. */
+    /**
+     * A model path naming a version label ({@code /labels/<label>}): the groups of {@link #PATH},
+     * the label in group 2 where PATH has the version.
+     */
     private static final Pattern LABEL_PATH = Pattern.compile(
-            "^/v1/models/([^/:]+)(?:/versions/[^/:]+)?/labels/[^/:]*(?:/metadata)?(?::[A-Za-z]*)?/?$");
+            "^/v1/models/([^/:]+)/labels/([^/:]+)(/metadata)?(?::([A-Za-z]+))?/?$");
     /** Number-heavy bodies: Jackson's fast float parser and writer (a 1-image request has 784 numbers). */
     static final JsonFactory JSON = JsonFactory.builder()
             .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
@@ -41,7 +48,7 @@ final class RestApi {
     private static final byte[] NOOP_ANSWER = ("{\"predictions\": [[0.0123, 0.0456, 0.0789, 0.1012, 0.1345,"
             + " 0.1678, 0.1901, 0.1234, 0.0567, 0.0890]]}").getBytes(StandardCharsets.UTF_8);
 
-    private final ModelVersionWatcher models;
+    private final ModelRepository models;
     private final boolean noop;
     private final ServingMetrics metrics;
 
@@ -50,7 +57,7 @@ final class RestApi {
      *             without looking at the body (the bench's measure of HTTP and body I/O alone);
      *             off in a served process
      */
-    RestApi(ModelVersionWatcher models, boolean noop) {
+    RestApi(ModelRepository models, boolean noop) {
         this.models = models;
         this.noop = noop;
         this.metrics = models.metrics();
@@ -83,15 +90,19 @@ final class RestApi {
             return metrics(method);
         }
         long t0 = System.nanoTime();
-        Matcher m = PATH.matcher(path);
-        boolean parsed = m.matches();
+        Matcher matched = PATH.matcher(path);
+        if (!matched.matches()) {
+            Matcher label = LABEL_PATH.matcher(path);
+            matched = label.matches() ? label : null;
+        }
+        Matcher m = matched; // null: not a path of the API
         java.util.function.Consumer<Reply> recorded = later == null ? null : r -> {
-            record(path, parsed ? m : null, r.status(), System.nanoTime() - t0);
+            record(path, m, r.status(), System.nanoTime() - t0);
             later.accept(r);
         };
         Reply reply;
         try {
-            reply = route(method, path, body, parsed ? m : null, recorded, owner);
+            reply = route(method, path, body, m, recorded, owner);
         } catch (RestException e) {
             reply = error(e.status(), e.getMessage());
         } catch (Throwable e) {
@@ -99,20 +110,21 @@ final class RestApi {
             reply = error(500, "internal error: " + e);
         }
         if (reply != null) {
-            record(path, parsed ? m : null, reply.status(), System.nanoTime() - t0);
+            record(path, m, reply.status(), System.nanoTime() - t0);
         }
         return reply;
     }
 
     /**
-     * Counts a request: under the served model's name only when the path names it (else under
-     * ""), so clients cannot add label values. Compares regions of the path: no allocation.
+     * Counts a request: under a model's name only when the path names a configured model (else
+     * under ""), so clients cannot add label values. Compares regions of the path: no allocation.
      */
     private void record(String path, Matcher m, int status, long nanos) {
-        ServingMetrics.Model model = ServingMetrics.Model.OTHER;
+        ServingMetrics.Counters model = metrics.other;
         ServingMetrics.Api api = ServingMetrics.Api.NONE;
-        if (m != null && is(path, m, 1, metrics.modelName())) {
-            model = ServingMetrics.Model.SERVED;
+        ServingMetrics.Counters named = m == null ? null : metrics.counters(path, m.start(1), m.end(1));
+        if (named != null && models.serves(named.name)) {
+            model = named;
             if (m.start(4) < 0) {
                 api = m.start(3) >= 0 ? ServingMetrics.Api.METADATA : ServingMetrics.Api.STATUS;
             } else if (is(path, m, 4, "predict")) {
@@ -177,12 +189,6 @@ final class RestApi {
     private Reply route(String method, String path, byte[] body, Matcher m, java.util.function.Consumer<Reply> later,
                         RequestBatcher.Owner owner) throws IOException {
         if (m == null) {
-            if (LABEL_PATH.matcher(path).matches()) {
-                // TF Serving refuses a label (and a version with a label) as malformed when the
-                // model has no version labels; this server has none.
-                throw RestException.badRequest("Malformed request: " + method + " " + path
-                        + " (version labels are not configured for this model: use /versions/<number>)");
-            }
             if (path.startsWith("/v1/")) {
                 // What TF Serving's REST handler answers for any /v1/ path it cannot parse.
                 throw RestException.badRequest("Malformed request: " + method + " " + path);
@@ -194,13 +200,16 @@ final class RestApi {
         boolean metadata = m.group(3) != null;
         String verb = m.group(4);
         Long version = null;
-        if (versionText != null) {
+        if (m.pattern() == LABEL_PATH) {
+            // As ServerCore resolves a ModelSpec's version_label, before looking for the model.
+            version = models.versionForLabel(name, versionText);
+        } else if (versionText != null) {
             if (!versionText.matches("[0-9]{1,18}")) {
                 throw RestException.badRequest("version must be a positive integer, got '" + versionText + "'");
             }
             version = Long.parseLong(versionText);
         }
-        if (!models.modelName().equals(name)) {
+        if (models.model(name) == null) {
             throw RestException.notFound("Servable not found for request: " + spec(name, version));
         }
         if (verb != null) {
@@ -236,12 +245,9 @@ final class RestApi {
     }
 
     private LoadedVersion acquire(String name, Long version) {
-        LoadedVersion v = models.acquire();
+        ModelVersionWatcher model = models.model(name);
+        LoadedVersion v = model == null ? null : version == null ? model.acquire() : model.acquire(version);
         if (v == null) {
-            throw RestException.notFound("Servable not found for request: " + spec(name, version));
-        }
-        if (version != null && v.version() != version) {
-            v.release();
             throw RestException.notFound("Servable not found for request: " + spec(name, version));
         }
         return v;
@@ -297,22 +303,29 @@ final class RestApi {
     }
 
     private Reply status(String name, Long version) throws IOException {
-        if (version != null) {
-            models.pollIfPresent(version);
+        ModelVersionWatcher model = models.model(name);
+        if (model == null) {
+            throw RestException.notFound("Could not find any versions of model " + name);
         }
-        long served = models.servedVersion();
-        Map<Long, ModelVersionWatcher.Failure> failures = models.failures();
+        if (version != null) {
+            model.pollIfPresent(version);
+        }
+        java.util.SortedSet<Long> available = model.availableVersions();
+        Map<Long, ModelVersionWatcher.Failure> failures = model.failures();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
             g.writeStartObject();
             g.writeArrayFieldStart("model_version_status");
             int n = 0;
-            if (served > 0 && (version == null || version == served)) {
-                writeStatus(g, served, "AVAILABLE", "OK", "");
-                n++;
+            // Highest first, as TF Serving lists them.
+            for (Long v : new java.util.TreeSet<>(available).descendingSet()) {
+                if (version == null || version.equals(v)) {
+                    writeStatus(g, v, "AVAILABLE", "OK", "");
+                    n++;
+                }
             }
             for (Map.Entry<Long, ModelVersionWatcher.Failure> f : failures.entrySet()) {
-                if (version == null || version.equals(f.getKey())) {
+                if ((version == null || version.equals(f.getKey())) && !available.contains(f.getKey())) {
                     writeStatus(g, f.getKey(), "END", "UNKNOWN", f.getValue().message());
                     n++;
                 }

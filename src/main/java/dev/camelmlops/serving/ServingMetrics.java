@@ -20,19 +20,16 @@ import java.util.function.LongSupplier;
  * Prometheus exporter names them (its metric {@code /tensorflow/serving/request_count} is printed
  * {@code :tensorflow:serving:request_count}), served at {@value #PATH}.
  *
- * <p>The request path records with {@link LongAdder}s in arrays fixed at construction, indexed by
+ * <p>The request path records with {@link LongAdder}s in arrays fixed per model name, indexed by
  * small enums: no map look-up, no allocation, no lock. Label values come only from those enums,
- * the served model's name and the version folders this server loaded, so a client cannot create
- * label values: a request for any other model name counts under {@code model_name=""} (as TF
- * Serving counts a request whose path it cannot parse).
+ * the names of configured models ({@link #register}) and the version folders this server loaded,
+ * so a client cannot create label values: a request for any other model name counts under
+ * {@code model_name=""} (as TF Serving counts a request whose path it cannot parse).
  */
 public final class ServingMetrics {
     /** TF Serving's path (PrometheusExporter::kPrometheusPath). */
     static final String PATH = "/monitoring/prometheus/metrics";
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-    /** Whose request: the served model's, or any other name (or none). */
-    enum Model { SERVED, OTHER }
 
     /** The {@code API} label: TF Serving's REST method name ("predict", "classify", "regress"), else what was asked. */
     enum Api {
@@ -81,18 +78,45 @@ public final class ServingMetrics {
     private static final String[] LATENCY_LE = Arrays.stream(LATENCY_BOUNDS).mapToObj(ServingMetrics::sixDigits)
             .toArray(String[]::new);
 
-    private static final Model[] MODELS = Model.values();
     private static final Api[] APIS = Api.values();
     private static final Code[] CODES = Code.values();
 
-    private final String modelName;
-    private final LongSupplier servedVersion;
-    /** [model][api][code] */
-    private final LongAdder[][][] requests = new LongAdder[MODELS.length][APIS.length][CODES.length];
-    /** [model][api] */
-    private final Histogram[][] latency = new Histogram[MODELS.length][APIS.length];
+    /**
+     * The counters of one model name (one {@code model_name} label value). {@link #OTHER} counts
+     * every request whose path names no configured model.
+     */
+    static final class Counters {
+        final String name;
+        /** The version a request without version gets (the highest loaded), or a value below 1. */
+        volatile LongSupplier servedVersion;
+        /** [api][code] */
+        final LongAdder[][] requests = new LongAdder[APIS.length][CODES.length];
+        /** [api] */
+        final Histogram[] latency = new Histogram[APIS.length];
+
+        Counters(String name, LongSupplier servedVersion) {
+            this.name = name;
+            this.servedVersion = servedVersion;
+            for (LongAdder[] byCode : requests) {
+                for (int c = 0; c < byCode.length; c++) {
+                    byCode[c] = new LongAdder();
+                }
+            }
+            for (int a = 0; a < latency.length; a++) {
+                latency[a] = new Histogram();
+            }
+        }
+    }
+
+    /** Requests for no configured model, counted under {@code model_name=""}. */
+    final Counters other = new Counters("", () -> -1);
+    /** Each model name configured since the start, in order of registration (copy on write). */
+    private volatile Counters[] models = new Counters[0];
     /** By model_path, in the order printed. */
     private final Map<String, Load> loads = new ConcurrentHashMap<>();
+    /** The model config file's reloads, by outcome (only when one is used). */
+    private final Map<String, LongAdder> configReloads = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private volatile java.util.function.BooleanSupplier configPending;
 
     private static final class Histogram {
         /** One per bound, the last for +Inf; not cumulative (summed when printed). */
@@ -119,40 +143,75 @@ public final class ServingMetrics {
         final LongAdder successMicros = new LongAdder();
     }
 
+    /** Metrics with no model yet ({@link #register}). */
+    ServingMetrics() {
+    }
+
     /**
      * @param modelName     the served model's name, the only {@code model_name} label value besides ""
      * @param servedVersion the version being served, or a value below 1 when none is
      */
     ServingMetrics(String modelName, LongSupplier servedVersion) {
-        this.modelName = modelName;
-        this.servedVersion = servedVersion;
-        for (LongAdder[][] byApi : requests) {
-            for (LongAdder[] byCode : byApi) {
-                for (int c = 0; c < byCode.length; c++) {
-                    byCode[c] = new LongAdder();
-                }
-            }
-        }
-        for (Histogram[] byApi : latency) {
-            for (int a = 0; a < byApi.length; a++) {
-                byApi[a] = new Histogram();
-            }
-        }
+        register(modelName, servedVersion);
     }
 
-    String modelName() {
-        return modelName;
+    /**
+     * The counters of a configured model name, created on first registration; a later one (the
+     * model's watcher replaced) only changes where the served version is read.
+     */
+    synchronized Counters register(String modelName, LongSupplier servedVersion) {
+        for (Counters c : models) {
+            if (c.name.equals(modelName)) {
+                c.servedVersion = servedVersion;
+                return c;
+            }
+        }
+        Counters c = new Counters(modelName, servedVersion);
+        Counters[] more = Arrays.copyOf(models, models.length + 1);
+        more[models.length] = c;
+        models = more;
+        return c;
+    }
+
+    /** The counters registered under the name {@code path[start, end)}, or null; allocates nothing. */
+    Counters counters(String path, int start, int end) {
+        for (Counters c : models) {
+            if (c.name.length() == end - start && path.regionMatches(start, c.name, 0, c.name.length())) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The counters registered under {@code name}, or null. */
+    Counters counters(String name) {
+        for (Counters c : models) {
+            if (c.name.equals(name)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** One evaluation of a new model config file content: "applied", "refused" (labels) or "invalid". */
+    void configReload(String outcome) {
+        configReloads.computeIfAbsent(outcome, k -> new LongAdder()).increment();
+    }
+
+    /** Whether the config file differs from the config in force (it was refused, or is not read yet). */
+    void configPending(java.util.function.BooleanSupplier pending) {
+        this.configPending = pending;
     }
 
     /**
      * One answered REST request. As TF Serving does, every request is counted and only a
      * successful one's latency goes into the histogram.
      */
-    void request(Model model, Api api, int httpStatus, long nanos) {
+    void request(Counters model, Api api, int httpStatus, long nanos) {
         Code code = Code.ofHttp(httpStatus);
-        requests[model.ordinal()][api.ordinal()][code.ordinal()].increment();
+        model.requests[api.ordinal()][code.ordinal()].increment();
         if (code == Code.OK) {
-            latency[model.ordinal()][api.ordinal()].add(Math.max(0, nanos / 1000));
+            model.latency[api.ordinal()].add(Math.max(0, nanos / 1000));
         }
     }
 
@@ -170,16 +229,18 @@ public final class ServingMetrics {
     /** The whole exposition, every family with its HELP and TYPE once. */
     byte[] scrape() {
         StringBuilder b = new StringBuilder(8192);
-        String served = "model_name=\"" + escape(modelName) + "\"";
+        Counters[] registered = models;
+        Counters[] all = Arrays.copyOf(registered, registered.length + 1);
+        all[registered.length] = other;
 
         family(b, ":tensorflow:serving:request_count", "counter",
                 "The total number of requests (REST API), by model_name, API and status.");
-        for (Model m : MODELS) {
+        for (Counters m : all) {
             for (Api a : APIS) {
                 for (Code c : CODES) {
-                    long n = requests[m.ordinal()][a.ordinal()][c.ordinal()].sum();
+                    long n = m.requests[a.ordinal()][c.ordinal()].sum();
                     if (n > 0) {
-                        b.append(":tensorflow:serving:request_count{").append(modelLabel(m, served))
+                        b.append(":tensorflow:serving:request_count{").append(modelLabel(m))
                                 .append(",API=\"").append(a.label).append("\",status=\"").append(c.name())
                                 .append("\"} ").append(n).append('\n');
                     }
@@ -189,9 +250,9 @@ public final class ServingMetrics {
 
         family(b, ":tensorflow:serving:request_latency", "histogram",
                 "Distribution of wall time (in microseconds) for successful REST requests.");
-        for (Model m : MODELS) {
+        for (Counters m : all) {
             for (Api a : APIS) {
-                Histogram h = latency[m.ordinal()][a.ordinal()];
+                Histogram h = m.latency[a.ordinal()];
                 long[] counts = new long[h.buckets.length];
                 long total = 0;
                 for (int i = 0; i < counts.length; i++) {
@@ -201,7 +262,7 @@ public final class ServingMetrics {
                 if (total == 0) {
                     continue;
                 }
-                String labels = modelLabel(m, served) + ",API=\"" + a.label + "\",entrypoint=\"REST\"";
+                String labels = modelLabel(m) + ",API=\"" + a.label + "\",entrypoint=\"REST\"";
                 long cumulative = 0;
                 for (int i = 0; i < counts.length; i++) {
                     cumulative += counts[i];
@@ -243,8 +304,23 @@ public final class ServingMetrics {
 
         family(b, "camel_mlops_served_model_version", "gauge",
                 "The version of the model being served (0 when none is).");
-        b.append("camel_mlops_served_model_version{").append(served).append("} ")
-                .append(Math.max(0, servedVersion.getAsLong())).append('\n');
+        for (Counters m : registered) {
+            b.append("camel_mlops_served_model_version{").append(modelLabel(m)).append("} ")
+                    .append(Math.max(0, m.servedVersion.getAsLong())).append('\n');
+        }
+        java.util.function.BooleanSupplier pending = configPending;
+        if (pending != null) {
+            family(b, "camel_mlops_model_config_reload_total", "counter",
+                    "Model config file contents read, by outcome: applied, refused (a label on a version not"
+                            + " available) or invalid (not parsed or not valid); each distinct content counted once.");
+            for (Map.Entry<String, LongAdder> e : configReloads.entrySet()) {
+                b.append("camel_mlops_model_config_reload_total{status=\"").append(e.getKey()).append("\"} ")
+                        .append(e.getValue().sum()).append('\n');
+            }
+            family(b, "camel_mlops_model_config_pending", "gauge",
+                    "1 while the model config file is not the config in force (refused, invalid or unread), else 0.");
+            b.append("camel_mlops_model_config_pending ").append(pending.getAsBoolean() ? 1 : 0).append('\n');
+        }
 
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         MemoryUsage nonHeap = ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage();
@@ -263,8 +339,8 @@ public final class ServingMetrics {
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private String modelLabel(Model m, String served) {
-        return m == Model.SERVED ? served : "model_name=\"\"";
+    private static String modelLabel(Counters m) {
+        return "model_name=\"" + escape(m.name) + "\"";
     }
 
     private static void family(StringBuilder b, String name, String type, String help) {

@@ -191,8 +191,11 @@ class PredictValidationTest {
         String base = ours.server.baseUrl();
         assertError(Http.get(base + "/v1/models"), 400, "Malformed request");
         assertError(Http.get(base + "/v1/models/"), 400, "Malformed request");
-        assertError(Http.get(ours.url + "/labels/stable"), 400, "Malformed request");
-        assertError(Http.post(ours.url + "/labels/stable:predict", "{}"), 400, "Malformed request");
+        // A well-formed label path on a model without that label: ServerCore's InvalidArgument.
+        assertError(Http.get(ours.url + "/labels/stable"), 400, "Unrecognized servable version label: stable");
+        assertError(Http.post(ours.url + "/labels/stable:predict", "{}"), 400,
+                "Unrecognized servable version label: stable");
+        assertError(Http.get(ours.url + "/labels/"), 400, "Malformed request");
         assertError(Http.get(ours.url + "/versions/1/labels/stable"), 400, "Malformed request");
         assertError(Http.get(base + "/v2/nothing"), 404, "Malformed request");
         assertEquals(200, Http.get(ours.url).status());

@@ -456,11 +456,18 @@ class ServingFuzzTest {
         }
 
         static ServeProcess start(String model, Path base) throws Exception {
+            return start(List.of("--model-name", model, "--model-base-path", base.toString()));
+        }
+
+        /** {@code mlops serve} with these options (and --port 0). */
+        static ServeProcess start(List<String> serveOptions) throws Exception {
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-            List<String> cmd = List.of(java.toString(), "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+            List<String> cmd = new java.util.ArrayList<>(List.of(java.toString(), "-Xmx512m", "-cp",
+                    System.getProperty("java.class.path"),
                     "-Dmlops.home=" + Path.of("").toAbsolutePath(), "dev.camelmlops.cli.MlopsCli",
-                    "-Dserving.max-request-bytes=" + MAX_BODY, "-Dserving.threads=4",
-                    "serve", "--model-name", model, "--model-base-path", base.toString(), "--port", "0");
+                    "-Dserving.max-request-bytes=" + MAX_BODY, "-Dserving.threads=4", "serve"));
+            cmd.addAll(serveOptions);
+            cmd.addAll(List.of("--port", "0"));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
             Process p = pb.start();
