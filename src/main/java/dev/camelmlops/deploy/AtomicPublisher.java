@@ -32,12 +32,13 @@ public final class AtomicPublisher {
 
     /**
      * Removes folders left by an interrupted upload ({@code .incoming-*}) or an interrupted
-     * removal ({@code .removing-*}); returns their names.
+     * removal ({@code .removing-*}), and temporary files of an interrupted
+     * {@link ModelStore#replaceAtomically} ({@code .models.config.tmp-*}); returns their names.
      */
     public static List<String> removeLeftovers(ModelStore store) {
         List<String> removed = new ArrayList<>();
         for (String name : store.list("")) {
-            if (name.startsWith(INCOMING_PREFIX) || name.startsWith(REMOVING_PREFIX)) {
+            if (name.startsWith(INCOMING_PREFIX) || name.startsWith(REMOVING_PREFIX) || ModelStore.isTemporary(name)) {
                 store.deleteTree(name);
                 removed.add(name);
             }

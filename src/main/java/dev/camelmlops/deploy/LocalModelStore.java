@@ -121,7 +121,7 @@ public final class LocalModelStore implements ModelStore {
     @Override
     public void replaceAtomically(String path, byte[] content) {
         Path target = resolve(path);
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + Long.toString(System.nanoTime() & 0xffffffffL, 36));
+        Path tmp = target.resolveSibling(ModelStore.temporaryName(target.getFileName().toString()));
         try {
             Files.createDirectories(target.toAbsolutePath().getParent());
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,

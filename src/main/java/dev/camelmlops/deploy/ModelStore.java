@@ -35,6 +35,19 @@ public interface ModelStore extends AutoCloseable {
      */
     void replaceAtomically(String path, byte[] content);
 
+    /** The temporary name {@link #replaceAtomically} writes {@code name} under first. */
+    static String temporaryName(String name) {
+        return "." + name + TEMPORARY_MARK + Long.toString(System.nanoTime() & 0xffffffffL, 36);
+    }
+
+    /** Marks the temporary files of {@link #replaceAtomically}; one left by a crash is removed with the other leftovers. */
+    String TEMPORARY_MARK = ".tmp-";
+
+    /** True for a name {@link #temporaryName} makes (or its ".old" companion over SFTP). */
+    static boolean isTemporary(String name) {
+        return name.startsWith(".") && name.matches("\\..+\\.tmp-[0-9a-z]+(\\.old)?");
+    }
+
     /** The store's root folder as an absolute path on its host (for a config that names it). */
     String absoluteRoot();
 

@@ -188,8 +188,7 @@ public final class SftpModelStore implements ModelStore {
     public void replaceAtomically(String rel, byte[] content) {
         String target = path(rel);
         int slash = target.lastIndexOf('/');
-        String tmp = target.substring(0, slash + 1) + "." + target.substring(slash + 1) + ".tmp-"
-                + Long.toString(System.nanoTime() & 0xffffffffL, 36);
+        String tmp = target.substring(0, slash + 1) + ModelStore.temporaryName(target.substring(slash + 1));
         try {
             sftp.put(new java.io.ByteArrayInputStream(content), tmp, ChannelSftp.OVERWRITE);
             if (replacesAtomically() || !existsAbsolute(target)) {

@@ -88,11 +88,15 @@ public class DeployStage {
         record.put("protected", protect);
         record.put("servingConfig", settings.target().describe(DeployTarget.PROD) + "/" + VersionLabels.CONFIG_FILE);
         record.put("stable", state.label(VersionLabels.STABLE).orElse(null));
-        record.put("canary", canary);
+        boolean labelled = "labelled".equals(canary);
+        record.put("canary", labelled ? v : null);
+        if (!labelled) {
+            record.put("canaryLeftToVerify", canary);
+        }
         record.put("removedByRetention", removed);
         Json.write(new WorkDir(settings.workDir()).root().resolve("deploy.json"), record);
         String summary = "deploy: version " + v + " published to " + settings.target().describe(DeployTarget.PROD)
-                + (canary.startsWith("labelled") ? " and labelled " + VersionLabels.CANARY
+                + (labelled ? " and labelled " + VersionLabels.CANARY
                 : " (" + VersionLabels.CANARY + " label left to verify: " + canary + ")")
                 + state.label(VersionLabels.STABLE).map(s -> "; " + VersionLabels.STABLE + " stays " + s).orElse("")
                 + (removed.isEmpty() ? "" : "; retention removed " + removed);

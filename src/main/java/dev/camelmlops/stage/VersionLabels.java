@@ -166,11 +166,14 @@ public final class VersionLabels {
             LOG.info("version {} is already {}; nothing to change", version, STABLE);
             return before;
         }
-        if (availability != null && !before.policyVersions().contains(version)) {
-            TreeSet<Long> both = new TreeSet<>(before.policyVersions());
-            both.addAll(before.labels().values());
-            both.add(version);
-            write(prod, before, both, before.labels(), null);
+        if (availability != null) {
+            // loaded first (already in the policy, e.g. a canary: still waited for; it may have failed to load)
+            if (!before.policyVersions().contains(version)) {
+                TreeSet<Long> both = new TreeSet<>(before.policyVersions());
+                both.addAll(before.labels().values());
+                both.add(version);
+                write(prod, before, both, before.labels(), null);
+            }
             try {
                 availability.await(version);
             } catch (RuntimeException e) {
@@ -361,17 +364,28 @@ public final class VersionLabels {
 
     // ---- asking the server ----
 
+    /** How long a serving host that does not answer at all is waited for (a restart), before giving up. */
+    static final long UNREACHABLE_NANOS = 5_000_000_000L;
+
     /**
      * Availability through a TF Serving REST API: the version's status every half second until it
-     * is AVAILABLE; a version the server failed to load, or {@code timeout} passing, throws.
+     * is AVAILABLE; a version the server failed to load, {@code timeout} passing, or a server that
+     * does not answer at all for 5 s, throws.
      */
     public static Availability availability(dev.camelmlops.serving.ServingClient client, java.time.Duration timeout) {
         return version -> {
-            long deadline = System.nanoTime() + timeout.toNanos();
+            long start = System.nanoTime();
+            long deadline = start + timeout.toNanos();
             String last = "no answer yet";
+            boolean answered = false;
             while (true) {
+                if (!answered && System.nanoTime() - start > UNREACHABLE_NANOS) {
+                    throw new StageFailedException("the serving host at " + client.modelUrl() + " did not answer for "
+                            + UNREACHABLE_NANOS / 1_000_000_000 + " s (" + last + ")");
+                }
                 try {
                     dev.camelmlops.serving.ServingClient.VersionState s = client.versionState(version);
+                    answered = true;
                     if (s != null && s.available()) {
                         return;
                     }

@@ -91,6 +91,11 @@ class WatchServiceTest {
         }
     }
 
+    /** The version folders of a prod folder (its models.config aside). */
+    private List<String> versions(Path dir) throws Exception {
+        return names(dir).stream().filter(n -> n.matches("[0-9]+")).toList();
+    }
+
     private List<String> names(Path dir) throws Exception {
         if (!Files.isDirectory(dir)) {
             return List.of();
@@ -125,7 +130,7 @@ class WatchServiceTest {
         assertEquals("inbox", run.get("trigger"));
         assertEquals("succeeded", run.get("outcome"), run.toString());
         assertEquals(2, ((Number) run.get("version")).intValue());
-        assertTrue(names(tmp.resolve("prod")).contains("2"), "version 2 deployed");
+        assertTrue(versions(tmp.resolve("prod")).contains("2"), "version 2 deployed");
         assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
         assertEquals(2, names(inbox.resolve(".done")).size());
 
@@ -256,7 +261,7 @@ class WatchServiceTest {
         Map<String, Object> metrics = (Map<String, Object>) run.get("metrics");
         assertTrue(metrics.containsKey("accuracy") && ((Map<?, ?>) metrics.get("baseline")).containsKey("accuracy"),
                 "both accuracies recorded: " + metrics);
-        assertEquals(List.of("1"), names(tmp.resolve("prod")), "nothing deployed");
+        assertEquals(List.of("1"), versions(tmp.resolve("prod")), "nothing deployed");
         assertFalse(names(tmp.resolve("batches/pending")).size() > 0, "a rejected batch is not retried");
     }
 
@@ -419,7 +424,7 @@ class WatchServiceTest {
         assertEquals("warm-train", run.get("stoppedAtStage"), run.toString());
         assertTrue(String.valueOf(run.get("reason")).contains("shutdown"), run.toString());
         assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again, not lost");
-        assertEquals(List.of("1"), names(tmp.resolve("prod")), "no new or half-published version");
+        assertEquals(List.of("1"), versions(tmp.resolve("prod")), "no new or half-published version");
         assertEquals(1, names(inbox.resolve(".done")).size());
     }
 
@@ -462,7 +467,7 @@ class WatchServiceTest {
         assertEquals("start-up", runs.get(1).get("trigger"), runs.get(1).toString());
         assertEquals("succeeded", runs.get(1).get("outcome"), runs.get(1).toString());
         assertEquals(1, batches(runs.get(1)).size());
-        assertEquals(List.of("1", "2"), names(tmp.resolve("prod")), "published without another drop");
+        assertEquals(List.of("1", "2"), versions(tmp.resolve("prod")), "published without another drop");
         assertEquals(List.of(), names(tmp.resolve("batches/pending")));
     }
 

@@ -92,6 +92,15 @@ class AtomicReplaceTest {
         try (ModelStore store = new LocalModelStore(prod)) {
             rewriteWhileReading(store, "models.config", prod.resolve("models.config"));
             assertEquals(prod.toAbsolutePath().toString(), store.absoluteRoot());
+            // what a crash between the write and the rename leaves is removed with the other leftovers
+            Files.writeString(prod.resolve(".models.config.tmp-1x2y"), "half");
+            Files.writeString(prod.resolve(".models.config.tmp-1x2y.old"), "old");
+            Files.createDirectories(prod.resolve(".incoming-3-run"));
+            assertEquals(List.of(".incoming-3-run", ".models.config.tmp-1x2y", ".models.config.tmp-1x2y.old"),
+                    AtomicPublisher.removeLeftovers(store));
+            try (Stream<Path> s = Files.list(prod)) {
+                assertEquals(List.of("models.config"), s.map(p -> p.getFileName().toString()).toList());
+            }
         }
     }
 

@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.camelmlops.data.Sha256;
-import dev.camelmlops.serving.ModelServer;
-import dev.camelmlops.serving.ModelVersionWatcher;
 import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.ConfigServer;
 import dev.camelmlops.testing.OpenSshServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -92,26 +90,49 @@ class OpenSshDeployTest {
         // the case: /home/<user>/models, an absolute path, and home is not "/"
         Path models = OpenSshServer.HOME.resolve("models");
         OpenSshServer.createFoldersOfUser(models.resolve("prod"));
-        try (ModelVersionWatcher watcher = new ModelVersionWatcher("my_model", models.resolve("prod"),
-                Duration.ofMillis(200))) {
-            watcher.start();
-            try (ModelServer serving = new ModelServer(watcher, "127.0.0.1", 0, 4, 1 << 24)) {
-                serving.start();
-                Cli cli = cli(OpenSshServer.USER, models.toString())
-                        .env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD)
-                        .env("SERVING_URL", serving.baseUrl());
-                assertEquals(0, cli.run("run"), cli.output());
-                int v = newestPackage();
-                assertEquals(List.of(Integer.toString(v)), names(models.resolve("staging")));
-                assertEquals(List.of(Integer.toString(v)), names(models.resolve("prod")));
-                assertSameFiles(cli.work().resolve("package/" + v), models.resolve("staging/" + v));
-                assertSameFiles(cli.work().resolve("package/" + v), models.resolve("prod/" + v));
-                assertFalse(Files.exists(OpenSshServer.HOME.resolve("home")), "nothing under ~/home/...");
-                assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
-                assertNoAbsolutePathWarning(cli);
-                assertFalse(cli.output().contains(OpenSshServer.PASSWORD), "the password never appears");
-            }
+        // the serving host as the README sets TF Serving up: on prod/models.config, which arrives over SFTP
+        try (ConfigServer serving = new ConfigServer(models.resolve("prod"))) {
+            Cli cli = cli(OpenSshServer.USER, models.toString())
+                    .env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD)
+                    .env("SERVING_URL", serving.url());
+            assertEquals(0, cli.run("run"), cli.output());
+            int v = newestPackage();
+            assertEquals(List.of(Integer.toString(v)), names(models.resolve("staging")));
+            assertEquals(List.of(Integer.toString(v)), versions(models.resolve("prod")));
+            assertSameFiles(cli.work().resolve("package/" + v), models.resolve("staging/" + v));
+            assertSameFiles(cli.work().resolve("package/" + v), models.resolve("prod/" + v));
+            assertFalse(Files.exists(OpenSshServer.HOME.resolve("home")), "nothing under ~/home/...");
+            assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+            assertEquals(Integer.toString(v), serving.labelled("stable"));
+            String config = Files.readString(models.resolve("prod/models.config"));
+            assertTrue(config.contains("base_path: \"" + models.resolve("prod") + "\""),
+                    "the absolute path on the SFTP host, as realpath gives it:\n" + config);
+            assertNoAbsolutePathWarning(cli);
+            assertFalse(cli.output().contains(OpenSshServer.PASSWORD), "the password never appears");
+
+            // labels over SFTP: a second version through deploy and verify, then versions and rollback
+            assertEquals(0, cli.run("stage", "package"), cli.output());
+            assertEquals(0, cli.run("stage", "deploy"), cli.output());
+            assertEquals(Integer.toString(v + 1), serving.labelled("canary"));
+            assertEquals(0, cli.run("stage", "verify"), cli.output());
+            assertEquals(Integer.toString(v + 1), serving.labelled("stable"));
+            assertEquals(0, cli.run("versions"), cli.output());
+            assertTrue(cli.output().contains("Model my_model in sftp://" + OpenSshServer.USER + "@127.0.0.1:"
+                    + ssh.port() + models.resolve("prod")), cli.output());
+            assertTrue(cli.output().lines().anyMatch(l -> l.matches(" +" + (v + 1) + "  stable +yes .* by verify .*")),
+                    cli.output());
+            assertEquals(0, cli.run("rollback"), cli.output());
+            assertEquals(Integer.toString(v), serving.labelled("stable"));
+            assertTrue(cli.output().lines().anyMatch(l -> l.matches(" +" + v + "  stable +yes .* by rollback \\(mlops rollback\\)")),
+                    cli.output());
+            assertFalse(cli.output().contains(OpenSshServer.PASSWORD), "the password never appears");
+            assertEquals(List.of("models.config"), names(models.resolve("prod")).stream()
+                    .filter(n -> !n.matches("[0-9]+")).toList(), "no temporary file left beside the config");
         }
+    }
+
+    private static List<String> versions(Path dir) throws Exception {
+        return names(dir).stream().filter(n -> n.matches("[0-9]+")).toList();
     }
 
     @Test

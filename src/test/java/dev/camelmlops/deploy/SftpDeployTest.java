@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.camelmlops.data.Sha256;
-import dev.camelmlops.serving.ModelServer;
-import dev.camelmlops.serving.ModelVersionWatcher;
+import dev.camelmlops.testing.ConfigServer;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.SftpTestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -28,8 +26,7 @@ class SftpDeployTest {
     Path tmp;
 
     private SftpTestServer sftp;
-    private ModelVersionWatcher watcher;
-    private ModelServer serving;
+    private ConfigServer serving;
     private Cli cli;
     private Path prod;
     private Path staging;
@@ -39,17 +36,14 @@ class SftpDeployTest {
         sftp = new SftpTestServer(tmp);
         prod = sftp.root().resolve("models/prod");
         staging = sftp.root().resolve("models/staging");
-        watcher = new ModelVersionWatcher("my_model", prod, Duration.ofMillis(200));
-        watcher.start();
-        serving = new ModelServer(watcher, "127.0.0.1", 0, 4, 1 << 24);
-        serving.start();
-        cli = sftp.deployTo(new Cli(tmp), tmp.resolve("known_hosts")).env("SERVING_URL", serving.baseUrl());
+        // the serving host as the README sets TF Serving up: on prod/models.config
+        serving = new ConfigServer(prod);
+        cli = sftp.deployTo(new Cli(tmp), tmp.resolve("known_hosts")).env("SERVING_URL", serving.url());
     }
 
     @AfterEach
     void stop() throws Exception {
         serving.close();
-        watcher.close();
         sftp.close();
     }
 
@@ -58,7 +52,7 @@ class SftpDeployTest {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9]+")).sorted().toList();
         }
     }
 

@@ -24,7 +24,7 @@ class VerifyRollbackTest {
 
     private List<String> prodVersions() throws Exception {
         try (Stream<Path> s = Files.list(tmp.resolve("prod"))) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9]+")).sorted().toList();
         }
     }
 
@@ -60,6 +60,11 @@ class VerifyRollbackTest {
         JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
         assertEquals(false, record.get("passed").asBoolean());
         assertTrue(record.get("reason").asText().contains("could not load version 2"), record.toString());
+        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
+                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
+        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays, the failed canary has no label");
+        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
+                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
 
         try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("prod"), Duration.ofHours(1));
              ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
@@ -80,6 +85,11 @@ class VerifyRollbackTest {
             assertEquals(1, cli.run("-Dserving.url=" + server.baseUrl(), "-Dverify.timeout-seconds=2", "run"));
             assertTrue(cli.output().contains("was not AVAILABLE within 2 s"), cli.output());
             assertEquals(List.of(), prodVersions(), "rolled back");
+            dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
+                    Files.readString(tmp.resolve("prod/models.config")), "m").model("my_model").orElseThrow();
+            assertEquals(java.util.Map.of(), config.labels(), "a first version that failed: no label at all");
+            assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Latest(1), config.policy(),
+                    "nothing stable to pin: TF Serving's default policy, as before any label");
         }
     }
 }
