@@ -44,13 +44,13 @@ public final class MlopsBeans implements CamelConfiguration {
                Storage storage) {
         this.storage = storage;
         this.build = build;
+        dev.camelmlops.stage.VersionLabels labels = new dev.camelmlops.stage.VersionLabels(settings, storage.ledger());
         this.train = new TrainStage(settings, shutdown.guard(listener));
         this.test = new TestStage(settings);
         this.packager = new PackageStage(settings);
-        dev.camelmlops.stage.VersionLabels labels = new dev.camelmlops.stage.VersionLabels(settings, storage.ledger());
         this.deploy = new DeployStage(settings, labels);
         this.verify = new VerifyStage(settings, labels);
-        this.retrain = new RetrainStage(settings, build, storage.batches());
+        this.retrain = new RetrainStage(settings, build, storage.batches(), labels);
         this.intake = new InboxIntake(settings, storage.batches());
         this.notifier = new Notifier(settings.notifications());
         this.requests = new RetrainRequests(settings, storage.batches(), storage.ledger(), storage.lock());

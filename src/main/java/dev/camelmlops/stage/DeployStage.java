@@ -124,6 +124,13 @@ public class DeployStage {
             try (ModelStore prod = settings.target().open(DeployTarget.PROD)) {
                 labels.label(prod, VersionLabels.CANARY, v, mover);
             }
+            // done when the server answers the label (it reads the file at its own pace)
+            java.util.OptionalLong seen = VersionLabels.awaitLabel(client, VersionLabels.CANARY, v,
+                    settings.verify().timeout());
+            if (seen.isEmpty() || seen.getAsLong() != v) {
+                return "written to " + VersionLabels.CONFIG_FILE + ", but the server did not resolve it to version " + v
+                        + " within " + settings.verify().timeout().toSeconds() + " s";
+            }
             return "labelled";
         } catch (StageFailedException e) {
             LOG.warn("deploy: version {} not labelled {} yet: {}", v, VersionLabels.CANARY, e.getMessage());

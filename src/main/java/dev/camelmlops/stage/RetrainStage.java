@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Retrain, first step: claims every pending batch of new data for this run, fetches the currently
- * deployed model (the highest version in prod; over SFTP its copy in staging) into
+ * deployed model (the version labelled stable in prod/models.config, else the highest version in
+ * prod; over SFTP its copy in staging) into
  * {@code work/baseline/} to warm-start from and compare against, and builds the training data:
  * the new batches plus a replay sample of the base training data.
  */
@@ -27,11 +28,13 @@ public class RetrainStage {
     private final PipelineSettings settings;
     private final BuildStage build;
     private final BatchStore batches;
+    private final VersionLabels labels;
 
-    public RetrainStage(PipelineSettings settings, BuildStage build, BatchStore batches) {
+    public RetrainStage(PipelineSettings settings, BuildStage build, BatchStore batches, VersionLabels labels) {
         this.settings = settings;
         this.build = build;
         this.batches = batches;
+        this.labels = labels;
     }
 
     public String prepare(@Header(RunRecorder.RUN_ID) String runId) {
@@ -45,7 +48,9 @@ public class RetrainStage {
                 throw new StageFailedException("no deployed model in " + prod.describe()
                         + " to warm-start from: run ./mlops run first");
             }
-            deployed = versions.get(versions.size() - 1);
+            // after a rollback the stable version is not the newest: warm-start from (and compare with) it
+            deployed = labels.read(prod).label(VersionLabels.STABLE).map(Long::intValue).filter(versions::contains)
+                    .orElse(versions.get(versions.size() - 1));
             if (!settings.target().remote()) {
                 prod.download(Integer.toString(deployed), work.baseline());
             }

@@ -188,8 +188,8 @@ public final class VersionLabels {
 
     /**
      * The version a rollback goes to: walking back through the stable label's history in the
-     * ledger, the latest earlier stable version that is still in prod and was not itself rolled
-     * back from; without such, the highest version in prod below the current stable one that was
+     * ledger, the latest earlier stable version that is still in prod and was not rolled back from
+     * (unless it was made stable again after that); without such, the highest version in prod below the current stable one that was
      * not rolled back from either (rolling back twice does not return to where the first began).
      */
     public long rollbackTarget(ModelStore prod) {
@@ -205,6 +205,7 @@ public final class VersionLabels {
                 if ("rollback".equals(e.get("by")) && e.get("previous") instanceof Number p) {
                     rolledBackFrom.add(p.longValue());
                 }
+                rolledBackFrom.remove(v.longValue()); // stable again since: trusted again
             }
         }
         rolledBackFrom.add(current);
@@ -348,7 +349,7 @@ public final class VersionLabels {
         events.addAll(moves);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("id", mover.runId());
-        r.put("event", "labels");
+        // no "event": merged into the run's record without changing whether it has finished
         r.put("labelEvents", List.copyOf(events));
         try {
             ledger.append(r);

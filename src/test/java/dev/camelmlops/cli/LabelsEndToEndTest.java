@@ -88,12 +88,20 @@ class LabelsEndToEndTest {
             assertEquals(2, cli.run("promote", "x"), cli.output());
             assertEquals("1", server.labelled("stable"));
 
+            // a retrain warm-starts from the stable version, not the newest, and its candidate takes the usual way
+            assertEquals(0, cli.run("retrain"), cli.output());
+            assertEquals(1, Http.JSON.readTree(cli.work().resolve("retrain.json").toFile()).get("deployedVersion").asInt());
+            assertEquals("3", server.labelled("stable"));
+            assertEquals(0, cli.run("rollback"), cli.output());
+            assertEquals("1", server.labelled("stable"), "back to the stable version before the retrain");
+
             // the ledger: each move is a run, with its label events
             assertEquals(0, cli.run("history"), cli.output());
             List<String> moves = cli.output().lines().filter(l -> l.matches("\\S+ +cli +(promote|rollback) .*"))
                     .toList();
-            assertEquals(4, moves.size(), cli.output());
+            assertEquals(5, moves.size(), cli.output());
             assertTrue(moves.get(3).contains(" failed "), moves.get(3));
+            assertTrue(moves.get(4).contains(" rollback ") && moves.get(4).contains(" succeeded "), moves.get(4));
         }
     }
 

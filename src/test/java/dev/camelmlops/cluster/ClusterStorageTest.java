@@ -139,6 +139,11 @@ class ClusterStorageTest {
         finished.put("version", 3);
         ledger.append(finished);
         ledger.append(record("started", "r3", "node-a"));
+        // label moves of a run (VersionLabels): merged in, without an event, so a running run stays running
+        Map<String, Object> moves = new LinkedHashMap<>();
+        moves.put("id", "r3");
+        moves.put("labelEvents", List.of(Map.of("model", "my_model", "label", "canary", "version", 4)));
+        ledger.append(moves);
 
         RunLedger other = instance("node-b").ledger();
         List<Map<String, Object>> runs = other.runs();
@@ -149,6 +154,8 @@ class ClusterStorageTest {
         assertEquals("abandoned", runs.get(1).get("outcome"), "node-gone has no session: it died");
         assertTrue(String.valueOf(runs.get(1).get("reason")).contains("node-gone"));
         assertEquals("running", runs.get(2).get("outcome"), "node-a is connected");
+        assertEquals(List.of(Map.of("model", "my_model", "label", "canary", "version", 4)),
+                runs.get(2).get("labelEvents"));
     }
 
     private static Map<String, Object> record(String event, String id, String instance) {

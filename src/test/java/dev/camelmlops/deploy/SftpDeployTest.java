@@ -38,7 +38,9 @@ class SftpDeployTest {
         staging = sftp.root().resolve("models/staging");
         // the serving host as the README sets TF Serving up: on prod/models.config
         serving = new ConfigServer(prod);
-        cli = sftp.deployTo(new Cli(tmp), tmp.resolve("known_hosts")).env("SERVING_URL", serving.url());
+        // the SFTP server's "/" is its root folder, a chroot of sorts: the server sees prod elsewhere
+        cli = sftp.deployTo(new Cli(tmp), tmp.resolve("known_hosts")).env("SERVING_URL", serving.url())
+                .env("SERVING_MODEL_BASE_PATH", prod.toString());
     }
 
     @AfterEach
@@ -52,7 +54,7 @@ class SftpDeployTest {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9]+")).sorted().toList();
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 
@@ -70,10 +72,13 @@ class SftpDeployTest {
         cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
         assertEquals(0, cli.run("run"), cli.output());
         assertEquals(List.of("1"), names(staging));
-        assertEquals(List.of("1"), names(prod));
+        assertEquals(List.of("1", "models.config"), names(prod));
         assertSameFiles(cli.work().resolve("package/1"), staging.resolve("1"));
         assertSameFiles(cli.work().resolve("package/1"), prod.resolve("1"));
         assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+        assertEquals("1", serving.labelled("stable"), "verify moved stable, in the file the server reads");
+        assertTrue(Files.readString(prod.resolve("models.config")).contains("base_path: \"" + prod + "\""),
+                "SERVING_MODEL_BASE_PATH, where the server sees prod");
         assertFalse(cli.output().contains(SftpTestServer.PASSWORD), "the password never appears in the output");
     }
 
@@ -81,7 +86,7 @@ class SftpDeployTest {
     void keyLoginDeploysWithoutAPassword() throws Exception {
         cli.env("DEPLOY_SERVER_KEY_FILE", sftp.clientKey().toString());
         assertEquals(0, cli.run("run"), cli.output());
-        assertEquals(List.of("1"), names(prod));
+        assertEquals(List.of("1", "models.config"), names(prod));
     }
 
     @Test
@@ -139,7 +144,7 @@ class SftpDeployTest {
 
         sftp.restart();
         assertEquals(0, cli.run("stage", "deploy"), cli.output());
-        assertEquals(List.of("1"), names(prod), "partial upload cleaned up, version published");
+        assertEquals(List.of("1", "models.config"), names(prod), "partial upload cleaned up, version published");
         assertEquals(0, cli.run("stage", "verify"), cli.output());
     }
 
@@ -149,7 +154,7 @@ class SftpDeployTest {
         for (int i = 1; i <= 4; i++) {
             assertEquals(0, cli.run("-Ddeploy.keep-versions=2", "run"), cli.output());
         }
-        assertEquals(List.of("3", "4"), names(prod));
+        assertEquals(List.of("3", "4", "models.config"), names(prod));
         assertEquals(List.of("1", "2", "3", "4"), names(staging), "staging keeps every version");
     }
 }
