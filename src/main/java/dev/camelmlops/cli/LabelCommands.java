@@ -140,6 +140,15 @@ final class LabelCommands {
         ServingClient client = client(settings);
         RunLedger ledger = Storage.ledgerOnly(settings);
         VersionLabels labels = new VersionLabels(settings, ledger);
+        // the pipeline writes models.config too: one writer at a time (the last would win)
+        for (Map<String, Object> r : ledger.runs()) {
+            if (RunLedger.RUNNING.equals(r.get("outcome"))
+                    && List.of("pipeline", "retrain", "deploy", "verify", "promote", "rollback").contains(r.get("route"))) {
+                out.println("FAILED: run " + r.get("id") + " (" + r.get("route") + ", started " + r.get("started")
+                        + ") is in progress and may move labels itself: " + route + " when it has ended");
+                return ExitCodes.FAILED;
+            }
+        }
         String runId = settings.runId();
         Instant start = Instant.now();
         Map<String, Object> started = new LinkedHashMap<>();

@@ -295,7 +295,22 @@ public final class VersionLabels {
 
     // ---- writing and recording ----
 
-    private State write(ModelStore prod, State before, SortedSet<Long> versions, Map<String, Long> labels, Mover mover) {
+    private State write(ModelStore prod, State before, SortedSet<Long> wanted, Map<String, Long> wantedLabels,
+                        Mover mover) {
+        // A label on a version that is not in prod would make TF Serving refuse the whole file (and load
+        // nothing it adds), so a label or version whose folder has gone (removed by hand) is dropped.
+        List<Integer> present = AtomicPublisher.versions(prod);
+        TreeSet<Long> versions = new TreeSet<>();
+        wanted.stream().filter(v -> present.contains(v.intValue())).forEach(versions::add);
+        Map<String, Long> labels = new TreeMap<>();
+        wantedLabels.forEach((l, v) -> {
+            if (present.contains(v.intValue())) {
+                labels.put(l, v);
+            } else {
+                LOG.warn("{}/{}: label {} named version {}, which is not in prod any more: label removed", prod.describe(),
+                        CONFIG_FILE, l, v);
+            }
+        });
         String basePath = settings.serving().modelBasePath()
                 .orElseGet(() -> before.model().map(Model::basePath).orElseGet(prod::absoluteRoot));
         VersionPolicy policy = versions.isEmpty() ? new VersionPolicy.Latest(1) : new VersionPolicy.Specific(versions);

@@ -87,6 +87,18 @@ class LabelsEndToEndTest {
             assertTrue(cli.output().contains("version 9 is not in " + prod), cli.output());
             assertEquals(2, cli.run("promote", "x"), cli.output());
             assertEquals("1", server.labelled("stable"));
+            // a run in progress (its process alive) writes the file too: one writer at a time
+            dev.camelmlops.registry.FileRunLedger ledger = new dev.camelmlops.registry.FileRunLedger(
+                    tmp.resolve("ledger.jsonl"));
+            ledger.append(new java.util.LinkedHashMap<>(java.util.Map.of("event", "started", "id", "busy",
+                    "route", "pipeline", "trigger", "inbox", "started", java.time.Instant.now().toString(),
+                    "pid", ProcessHandle.current().pid())));
+            assertEquals(1, cli.run("promote", "2"), cli.output());
+            assertTrue(cli.output().contains("FAILED: run busy (pipeline, started ") && cli.output().contains(
+                    "is in progress and may move labels itself: promote when it has ended"), cli.output());
+            ledger.append(new java.util.LinkedHashMap<>(java.util.Map.of("event", "finished", "id", "busy",
+                    "outcome", "succeeded")));
+            assertEquals("1", server.labelled("stable"));
 
             // a retrain warm-starts from the stable version, not the newest, and its candidate takes the usual way
             assertEquals(0, cli.run("retrain"), cli.output());

@@ -211,6 +211,21 @@ class VersionLabelsTest {
         }
     }
 
+    /** TF Serving would refuse the whole file for a label on a version it cannot load: such a label goes. */
+    @Test
+    void aLabelOnAVersionRemovedByHandIsDropped() throws Exception {
+        version(1, 0.81);
+        version(2, 0.84);
+        try (ModelStore prod = new LocalModelStore(prodDir)) {
+            labels.promote(prod, 1, null, by("verify", "a"));
+            Files.delete(prodDir.resolve("1/MANIFEST.json"));
+            Files.delete(prodDir.resolve("1"));
+            VersionLabels.State s = labels.addCandidate(prod, 2, by("deploy", "b"));
+            assertEquals(Map.of(), s.labels());
+            assertEquals(Set.of(2L), s.policyVersions());
+        }
+    }
+
     @Test
     void aConfigThatDoesNotParseIsLeftAsItIs() throws Exception {
         version(1, 0.81);
