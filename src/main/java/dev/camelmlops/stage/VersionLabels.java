@@ -220,8 +220,11 @@ public final class VersionLabels {
                 return present.get(i);
             }
         }
-        throw new StageFailedException("no version to roll back to: " + STABLE + " is " + current
-                + " and prod has no earlier version (there: " + present + "); promote another with mlops promote");
+        List<Integer> earlier = present.stream().filter(v -> v < current).toList();
+        throw new StageFailedException("no version to roll back to: " + STABLE + " is " + current + (earlier.isEmpty()
+                ? " and prod has no earlier version (there: " + present + ")"
+                : "; the earlier versions in prod " + earlier + " were rolled back from")
+                + ": name one with --to, or mlops promote another");
     }
 
     /** Every label move recorded in the ledger for this model, oldest first. */
