@@ -132,7 +132,7 @@ public class DeployStage {
                         + " within " + settings.verify().timeout().toSeconds() + " s";
             }
             return "labelled";
-        } catch (StageFailedException e) {
+        } catch (StageFailedException | dev.camelmlops.deploy.DeployException e) {
             LOG.warn("deploy: version {} not labelled {} yet: {}", v, VersionLabels.CANARY, e.getMessage());
             return e.getMessage();
         }
