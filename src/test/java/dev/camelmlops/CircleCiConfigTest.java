@@ -117,6 +117,30 @@ class CircleCiConfigTest {
         }
     }
 
+    /**
+     * Every branch is tested: build-deploy runs on any branch (no branch condition on the
+     * workflow), its unit-tests job has no filter, and every job of the delivery chain is filtered
+     * to main, so a branch or pull request never deploys.
+     */
+    @Test
+    void unitTestsRunOnEveryBranchAndDeliveryOnlyOnMain() {
+        JsonNode wf = config.get("workflows").get("build-deploy");
+        assertTrue(!wf.path("when").toString().contains("pipeline.git.branch"),
+                "no branch condition on the whole workflow: " + wf.path("when"));
+        int chained = 0;
+        for (JsonNode e : wf.get("jobs")) {
+            String name = e.isTextual() ? e.asText() : e.fieldNames().next();
+            JsonNode only = e.isTextual() ? null : e.get(name).path("filters").path("branches").path("only");
+            if ("unit-tests".equals(name)) {
+                assertTrue(only == null || only.isMissingNode(), "unit-tests runs on every branch: " + e);
+            } else {
+                assertEquals("main", only == null ? null : only.asText(), name + " runs on main only");
+                chained++;
+            }
+        }
+        assertEquals(6, chained, "build, train, test, package, deploy, verify");
+    }
+
     /** Every step is a built-in step or a command defined in the config. */
     @Test
     void everyStepExists() {
