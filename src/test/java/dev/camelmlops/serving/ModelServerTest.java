@@ -183,44 +183,71 @@ class ModelServerTest {
         assertEquals(200, Http.post(url + ":predict", instances(images, 2, false)).status(), "still serving");
     }
 
+    /**
+     * Four clients predict without pause while version 2 appears and is removed again; each
+     * client runs on an executor, counts its answers and returns the count, so an assertion or
+     * exception in a client fails the test (through its future), and every request is accounted
+     * for. Each phase waits for 20 more answers (bounded) instead of sleeping.
+     */
     @Test
     void aNewVersionReplacesTheOldWithoutLosingInFlightRequestsAndARollbackFallsBack() throws Exception {
         String body = instances(images, 4, true);
         java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
         java.util.List<String> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-        Thread[] clients = new Thread[4];
-        for (int i = 0; i < clients.length; i++) {
-            clients[i] = new Thread(() -> {
-                while (running.get()) {
-                    Http.Response r = Http.post(url + ":predict", body);
-                    if (r.status() == 200) {
-                        ok.incrementAndGet();
-                    } else {
-                        failures.add(r.status() + " " + r.body());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<Integer>> clients = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                clients.add(pool.submit(() -> {
+                    int mine = 0;
+                    while (running.get()) {
+                        Http.Response r = Http.post(url + ":predict", body);
+                        if (r.status() == 200 && r.json().get("predictions").size() == 4) {
+                            mine++;
+                            ok.incrementAndGet();
+                        } else {
+                            failures.add(r.status() + " " + r.body());
+                        }
                     }
-                }
-            });
-            clients[i].start();
+                    return mine;
+                }));
+            }
+            awaitMore(ok, 20, "before the new version");
+            Path incoming = base.resolve(".incoming-2");
+            TinyModels.copyTree(v2, incoming);
+            Files.move(incoming, base.resolve("2"));
+            watcher.poll();
+            assertEquals(2, watcher.servedVersion());
+            awaitMore(ok, 20, "on version 2");
+            TinyModels.deleteTree(base.resolve("2"));
+            watcher.poll();
+            assertEquals(1, watcher.servedVersion(), "rollback: the previous version serves again");
+            awaitMore(ok, 20, "after the rollback");
+            running.set(false);
+            int total = 0;
+            for (java.util.concurrent.Future<Integer> c : clients) {
+                total += c.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertEquals(java.util.List.of(), failures);
+            assertEquals(ok.get(), total, "every answer counted once");
+            assertTrue(total >= 60, "requests answered in the three phases: " + total);
+        } finally {
+            running.set(false);
+            pool.shutdownNow();
         }
-        Thread.sleep(300);
-        Path incoming = base.resolve(".incoming-2");
-        TinyModels.copyTree(v2, incoming);
-        Files.move(incoming, base.resolve("2"));
-        watcher.poll();
-        assertEquals(2, watcher.servedVersion());
-        Thread.sleep(300);
-        TinyModels.deleteTree(base.resolve("2"));
-        watcher.poll();
-        assertEquals(1, watcher.servedVersion(), "rollback: the previous version serves again");
-        Thread.sleep(300);
-        running.set(false);
-        for (Thread t : clients) {
-            t.join();
-        }
-        assertEquals(java.util.List.of(), failures);
-        assertTrue(ok.get() > 20, "requests answered: " + ok.get());
         assertEquals("1", Http.get(url).json().at("/model_version_status/0/version").asText());
+    }
+
+    /** Waits (at most 30 s) until {@code count} has grown by {@code more}. */
+    private static void awaitMore(java.util.concurrent.atomic.AtomicInteger count, int more, String phase)
+            throws InterruptedException {
+        int target = count.get() + more;
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (count.get() < target) {
+            assertTrue(System.nanoTime() < deadline, more + " more answers " + phase + " within 30 s");
+            Thread.sleep(5);
+        }
     }
 
     /** Concurrent clients (their requests batched into shared calls) each get their own image's answer. */
@@ -232,42 +259,50 @@ class ModelServerTest {
             local = new Evaluator().predict(m, many, 8);
         }
         java.util.List<String> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        Thread[] clients = new Thread[8];
-        for (int k = 0; k < clients.length; k++) {
-            int image = k;
-            float[] px = new float[784];
-            many.copyScaled(image, px, 0);
-            StringBuilder b = new StringBuilder("{\"instances\": [[");
-            for (int y = 0; y < 28; y++) {
-                b.append(y == 0 ? "" : ",").append('[');
-                for (int x = 0; x < 28; x++) {
-                    b.append(x == 0 ? "" : ",").append('[').append(px[y * 28 + x]).append(']');
-                }
-                b.append(']');
-            }
-            String body = b.append("]]}").toString();
-            clients[k] = new Thread(() -> {
-                for (int n = 0; n < 40; n++) {
-                    Http.Response r = Http.post(url + ":predict", body);
-                    JsonNode p = r.status() == 200 ? r.json().get("predictions") : null;
-                    if (p == null || p.size() != 1) {
-                        failures.add(r.status() + " " + r.body());
-                        continue;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<java.util.concurrent.Future<Integer>> clients = new java.util.ArrayList<>();
+            for (int k = 0; k < 8; k++) {
+                int image = k;
+                float[] px = new float[784];
+                many.copyScaled(image, px, 0);
+                StringBuilder b = new StringBuilder("{\"instances\": [[");
+                for (int y = 0; y < 28; y++) {
+                    b.append(y == 0 ? "" : ",").append('[');
+                    for (int x = 0; x < 28; x++) {
+                        b.append(x == 0 ? "" : ",").append('[').append(px[y * 28 + x]).append(']');
                     }
-                    for (int c = 0; c < 10; c++) {
-                        if (Math.abs(p.get(0).get(c).floatValue() - local[image][c]) > 1e-5) {
-                            failures.add("image " + image + " class " + c + ": " + p.get(0).get(c) + " vs "
-                                    + local[image][c]);
+                    b.append(']');
+                }
+                String body = b.append("]]}").toString();
+                clients.add(pool.submit(() -> {
+                    int right = 0;
+                    for (int n = 0; n < 40; n++) {
+                        Http.Response r = Http.post(url + ":predict", body);
+                        JsonNode p = r.status() == 200 ? r.json().get("predictions") : null;
+                        if (p == null || p.size() != 1) {
+                            failures.add(r.status() + " " + r.body());
+                            continue;
                         }
+                        boolean same = true;
+                        for (int c = 0; c < 10; c++) {
+                            if (Math.abs(p.get(0).get(c).floatValue() - local[image][c]) > 1e-5) {
+                                failures.add("image " + image + " class " + c + ": " + p.get(0).get(c) + " vs "
+                                        + local[image][c]);
+                                same = false;
+                            }
+                        }
+                        right += same ? 1 : 0;
                     }
-                }
-            });
-        }
-        for (Thread t : clients) {
-            t.start();
-        }
-        for (Thread t : clients) {
-            t.join();
+                    return right;
+                }));
+            }
+            for (int k = 0; k < clients.size(); k++) {
+                assertEquals(40, clients.get(k).get(60, java.util.concurrent.TimeUnit.SECONDS),
+                        "client " + k + ": every one of its 40 answers is its own image's");
+            }
+        } finally {
+            pool.shutdownNow();
         }
         assertEquals(java.util.List.of(), failures);
     }

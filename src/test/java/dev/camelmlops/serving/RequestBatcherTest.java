@@ -100,7 +100,7 @@ class RequestBatcherTest {
                 assertEquals(requests.length, b.queued(), "all requests wait while a call runs");
             }
             for (int k = 0; k < requests.length; k++) {
-                float[][] got = answers.get(k).get();
+                float[][] got = answers.get(k).get(30, java.util.concurrent.TimeUnit.SECONDS);
                 float[][] expected = alone(requests[k][0], requests[k][1]);
                 assertEquals(expected.length, got.length);
                 for (int r = 0; r < got.length; r++) {
@@ -127,13 +127,15 @@ class RequestBatcherTest {
                             return rowsOf(a);
                         }
                     }));
+                    long deadline = System.nanoTime() + 30_000_000_000L;
                     while (b.queued() < k + 1) {
+                        assertTrue(System.nanoTime() < deadline, "request " + k + " queued within 30 s");
                         Thread.sleep(2); // queue in a known order
                     }
                 }
             }
             for (int k = 0; k < 3; k++) {
-                float[][] got = answers.get(k).get();
+                float[][] got = answers.get(k).get(30, java.util.concurrent.TimeUnit.SECONDS);
                 float[][] expected = alone(2 * k, 2);
                 for (int r = 0; r < 2; r++) {
                     assertArrayEquals(expected[r], got[r], 1e-5f, "request " + k + " row " + r);
@@ -160,7 +162,7 @@ class RequestBatcherTest {
 
         Loop(String name) throws Exception {
             thread = Executors.newSingleThreadExecutor(r -> new Thread(r, name));
-            thread.submit(() -> t.set(Thread.currentThread())).get();
+            thread.submit(() -> t.set(Thread.currentThread())).get(30, java.util.concurrent.TimeUnit.SECONDS);
         }
 
         @Override
@@ -211,7 +213,7 @@ class RequestBatcherTest {
                         }
                         on.put(id, Thread.currentThread().getName());
                         done.countDown();
-                    })).get();
+                    })).get(30, java.util.concurrent.TimeUnit.SECONDS);
                 }
                 assertEquals(6, b.queued());
             }
