@@ -108,9 +108,12 @@ class SftpDeployTest {
             Files.writeString(tmp.resolve("known_hosts"), "[127.0.0.1]:" + sftp.port() + otherKey + "\n");
         }
         assertEquals(1, cli.run("run"), cli.output());
-        assertTrue(cli.output().contains("HostKey has been changed") || cli.output().contains("changed"),
-                cli.output());
+        // refused by the check that reaches staging and prod before anything runs: no training, no upload
+        assertTrue(cli.output().contains("FAILED before any stage ran (deploy target check")
+                && cli.output().contains("HostKey has been changed: [127.0.0.1]:" + sftp.port()), cli.output());
+        assertFalse(Files.exists(cli.work().resolve("model")), "nothing was trained");
         assertEquals(List.of(), names(staging));
+        assertEquals(List.of(), names(prod));
     }
 
     @Test
