@@ -101,8 +101,10 @@ public final class PipelineApp implements AutoCloseable {
                     // before any retrain can start: a service without its health endpoint (the port
                     // taken since the start-up check) stops instead of running unobserved
                     beans.runMetrics().start();
-                    health.set(new HealthEndpoint(m.getCamelContext(), beans.runMetrics(), settings.serving().host(),
-                            healthPort));
+                    health.set(new HealthEndpoint(m.getCamelContext(), beans.runMetrics(),
+                            new HealthSummary(storage.ledger(), storage.batches(), settings.cluster().instanceId(),
+                                    settings.modelName(), settings.serving().url()),
+                            settings.serving().host(), healthPort));
                     healthEndpoint = health.get();
                 } catch (java.io.IOException e) {
                     healthFailure.set("cannot start the health endpoint on " + settings.serving().host() + ":"

@@ -153,7 +153,7 @@ class ClusterWatchTest {
         String takeover = usedBy.get(killedBatches.isEmpty() ? "" : killedBatches.get(0));
         double takeoverSeconds = takeover == null ? -1
                 : Duration.between(killedAt, Instant.parse(runs.get(takeover).path("started").asText())).toMillis() / 1000.0;
-        String health = survivor.health().body();
+        String health = survivor.healthDetail().body();
         assertTrue(health.contains("\"instance\"") && health.contains("retrain.running-on"), health);
 
         System.out.printf("cluster: files %d, batches %d, used %d, pending %d; slots fired %d (on %s), none twice;"

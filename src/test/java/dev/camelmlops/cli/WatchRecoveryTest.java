@@ -123,7 +123,7 @@ class WatchRecoveryTest {
     /** Restarted without another drop: the pending batch is retrained and published as version 2. */
     private Service restartAndSeeVersion2Published(String abandonedRun) throws Exception {
         Service again = new Service("-Dretrain.epochs=2");
-        JsonNode early = lastRunCheck(again.health());
+        JsonNode early = lastRunCheck(again.healthDetail());
         assertEquals("UP", early.get("state").asText(), "an abandoned run does not make health DOWN: " + early);
         assertEquals(abandonedRun, early.get("details").get("last.abandoned.id").asText(), early.toString());
         awaitTrue("version 2 published in prod/", 120, () -> Files.isDirectory(tmp.resolve("prod/2")));
@@ -135,7 +135,7 @@ class WatchRecoveryTest {
         assertEquals(2, retrains().size(), "one abandoned run, one start-up run: " + retrains());
         assertEquals(List.of(), names(tmp.resolve("batches/pending")), "the batch was used");
 
-        HttpResponse<String> health = again.health();
+        HttpResponse<String> health = again.healthDetail();
         assertEquals(200, health.statusCode(), health.body());
         assertEquals("UP", lastRunCheck(health).get("state").asText(), health.body());
 

@@ -82,9 +82,18 @@ public class WatchProcess {
         return String.join("\n", lines());
     }
 
-    /** GET /health: status code and body. */
+    /** GET /health (the summary): status code and body. */
     public HttpResponse<String> health() throws Exception {
-        String url = find(HEALTH).group(1);
+        return get("");
+    }
+
+    /** GET /health?detail=true (every health check): status code and body. */
+    public HttpResponse<String> healthDetail() throws Exception {
+        return get("?detail=true");
+    }
+
+    private HttpResponse<String> get(String query) throws Exception {
+        String url = find(HEALTH).group(1) + query;
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
