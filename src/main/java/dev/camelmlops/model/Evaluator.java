@@ -2,7 +2,9 @@ package dev.camelmlops.model;
 
 import dev.camelmlops.data.Dataset;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
@@ -16,12 +18,15 @@ public final class Evaluator {
         return evaluate(model, data, 0);
     }
 
-    /** As {@link #evaluate(TrainedModel, Dataset)}, also keeping the first {@code keep} misclassified images. */
+    /**
+     * As {@link #evaluate(TrainedModel, Dataset)}, also keeping the {@code keep} most confident
+     * mistakes (highest predicted probability of the wrong class), most confident first.
+     */
     public Evaluation evaluate(TrainedModel model, Dataset data, int keep) {
         int k = classes(model);
         int[][] confusion = new int[k][k];
         double[] lossSum = {0};
-        List<Evaluation.Misclassified> wrong = new ArrayList<>();
+        PriorityQueue<Evaluation.Misclassified> wrong = new PriorityQueue<>(LEAST_CONFIDENT_FIRST);
         forEachBatch(model, data, k, (first, count, probs) -> {
             for (int i = 0; i < count; i++) {
                 int label = data.label(first + i);
@@ -32,14 +37,24 @@ public final class Evaluator {
                     }
                 }
                 confusion[label][best]++;
-                if (best != label && wrong.size() < keep) {
+                if (best != label && keep > 0) {
                     wrong.add(new Evaluation.Misclassified(first + i, label, best, probs[i * k + best]));
+                    if (wrong.size() > keep) {
+                        wrong.poll();
+                    }
                 }
                 lossSum[0] -= Math.log(Math.max(MIN_PROBABILITY, probs[i * k + label]));
             }
         });
-        return Evaluation.of(confusion, lossSum[0], wrong);
+        List<Evaluation.Misclassified> kept = new ArrayList<>(wrong);
+        kept.sort(LEAST_CONFIDENT_FIRST.reversed());
+        return Evaluation.of(confusion, lossSum[0], kept);
     }
+
+    /** Lower confidence first; at equal confidence the later image first (so the earlier one is kept). */
+    private static final Comparator<Evaluation.Misclassified> LEAST_CONFIDENT_FIRST =
+            Comparator.comparingDouble(Evaluation.Misclassified::confidence)
+                    .thenComparing(Comparator.comparingInt(Evaluation.Misclassified::index).reversed());
 
     /** Class probabilities of the first {@code n} images, as {@code [n][classes]}. */
     public float[][] predict(TrainedModel model, Dataset data, int n) {

@@ -130,7 +130,9 @@ public final class RunRecorder {
         }
         List<Map<String, Object>> earlier = ledger.runs();
         ledger.append(finished);
-        writeReport(finished, earlier);
+        List<Map<String, Object>> all = new java.util.ArrayList<>(earlier);
+        all.add(finished);
+        writeReport(finished, all, configChanges(context));
         exchange.getIn().setHeader(OUTCOME, outcome);
         exchange.setProperty(RESULT, new Result(id, ok, stage, reason, seconds, abandoned));
         if (metrics != null) {
@@ -157,7 +159,9 @@ public final class RunRecorder {
      * started from, else the last earlier run that produced a version. Never fails the run.
      */
     @SuppressWarnings("unchecked")
-    private void writeReport(Map<String, Object> run, List<Map<String, Object>> earlier) {
+    private void writeReport(Map<String, Object> run, List<Map<String, Object>> runs,
+                             List<dev.camelmlops.report.ConfigDiff.Row> config) {
+        List<Map<String, Object>> earlier = runs.subList(0, runs.size() - 1);
         Map<String, Object> previous = null;
         if (run.get("metrics") instanceof Map<?, ?> m && m.get("baseline") instanceof Map<?, ?> b) {
             previous = new LinkedHashMap<>((Map<String, Object>) b);
@@ -175,9 +179,32 @@ public final class RunRecorder {
             }
         }
         try {
-            ReportWriter.write(new WorkDir(settings.workDir()), run, previous);
+            ReportWriter.write(new WorkDir(settings.workDir()), run, previous, runs, config);
         } catch (RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(RunRecorder.class).warn("cannot write the run report: {}", e.toString());
+        }
+    }
+
+    /**
+     * The configuration keys this run set differently from the defaults, secrets masked: the
+     * configuration is what the command line gave Camel (its override properties), the defaults
+     * config/application.properties under the project's home ({@code mlops.home}, which the
+     * launcher sets, else the working folder, as the command line does). Null if unknown.
+     */
+    static List<dev.camelmlops.report.ConfigDiff.Row> configChanges(CamelContext context) {
+        try {
+            org.apache.camel.spi.PropertiesComponent pc = context.getPropertiesComponent();
+            java.util.Properties effective = pc instanceof org.apache.camel.component.properties.PropertiesComponent c
+                    ? c.getOverrideProperties() : null;
+            if (effective == null || effective.isEmpty()) {
+                return null;
+            }
+            String home = pc.resolveProperty("mlops.home").orElse(".");
+            java.util.Properties defaults = dev.camelmlops.report.ConfigDiff.read(
+                    Path.of(home).resolve("config").resolve("application.properties"));
+            return defaults == null ? null : dev.camelmlops.report.ConfigDiff.differences(defaults, effective);
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

@@ -78,6 +78,39 @@ class ModelTest {
     }
 
     @Test
+    void theMisclassifiedKeptAreTheMostConfidentMistakesMostConfidentFirst() {
+        Dataset train = TinyFashion.dataset(200, 1);
+        Dataset test = TinyFashion.dataset(100, 2);
+        TrainingParams p = new TrainingParams(ModelArchitecture.TUTORIAL, 1, 50, 0.003f, 42, false);
+        try (TrainedModel m = TrainedModel.create(p.architecture(), p.seed(), p.learningRate())) {
+            new Trainer().train(m, train, null, p, TrainingListener.NONE, false); // some mistakes, some sure of themselves
+            Evaluator evaluator = new Evaluator();
+            float[][] probs = evaluator.predict(m, test, test.size());
+            List<double[]> mistakes = new ArrayList<>(); // {index, confidence}
+            for (int i = 0; i < test.size(); i++) {
+                int best = 0;
+                for (int c = 1; c < probs[i].length; c++) {
+                    best = probs[i][c] > probs[i][best] ? c : best;
+                }
+                if (best != test.label(i)) {
+                    mistakes.add(new double[] {i, probs[i][best]});
+                }
+            }
+            assertTrue(mistakes.size() > 8, "enough mistakes to choose from: " + mistakes.size());
+            mistakes.sort((a, b) -> Double.compare(b[1], a[1]));
+            Evaluation ev = evaluator.evaluate(m, test, 5);
+            assertEquals(5, ev.misclassified().size());
+            for (int j = 0; j < 5; j++) {
+                Evaluation.Misclassified w = ev.misclassified().get(j);
+                assertEquals(mistakes.get(j)[1], w.confidence(), 1e-6, "mistake " + j + " by confidence: " + w);
+                assertEquals(test.label(w.index()), w.label());
+                assertTrue(w.predicted() != w.label());
+            }
+            assertTrue(ev.misclassified().get(0).confidence() > ev.misclassified().get(4).confidence(), "descending");
+        }
+    }
+
+    @Test
     void trainingLearnsTheTinySetAndReportsEveryEpoch() {
         Dataset train = TinyFashion.dataset(400, 1);
         Dataset test = TinyFashion.dataset(100, 2);

@@ -44,9 +44,15 @@ public class ReportRenderTest {
         String html = Files.readString(report);
         for (String part : List.of("Learning curves", "Confusion matrix", "Per class", "precision", "recall",
                 "Misclassified test images", "min-accuracy", "Stages", "Data manifest", "Model manifest",
-                "Verification")) {
+                "Verification", "F1", "support", "Run settings", "Deployment", "Across runs", "Training loop:",
+                "whole stage: data loading", "raw verify.json", "raw data-manifest.json", "raw MANIFEST.json")) {
             assertTrue(html.contains(part), "report has " + part);
         }
+        // the run's settings reached the report through the run recorder: Cli sets train.epochs=2
+        assertTrue(html.contains("<code>train.epochs</code></td><td><code>2</code>"), "configuration differences");
+        assertTrue(!html.contains("<code>mlops.cluster</code>"), "not the command line's own keys");
+        assertTrue(html.contains("<th>serving URL</th><td><code>http://127.0.0.1:"), "deployment: serving URL");
+        assertTrue(html.contains("class=\"current\""), "this run on the trend chart");
         JsonNode evaluation = Http.JSON.readTree(report.resolveSibling("evaluation/evaluation.json").toFile());
         int wrong = evaluation.get("misclassified").size();
         assertEquals(wrong, count(html, "<img alt=\"test image "), "one picture per misclassified image");
