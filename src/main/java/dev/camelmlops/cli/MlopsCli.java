@@ -218,6 +218,7 @@ public final class MlopsCli {
                 settings = settings.withServingUrl(embedded.url());
             }
             try (PipelineApp app = app(props, settings)) {
+                app.embeddedServing(embedded != null);
                 return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
             }
         } finally {
