@@ -16,8 +16,11 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops history [ID]}: the run ledger, one line per run, or one run whole. */
 @Command(name = "history", mixinStandardHelpOptions = true,
-        description = {"List the runs in the run ledger (ledger.file), oldest first, or show one run whole.",
-                "Every run is there, whatever started it (cli, cli-stage, inbox, schedule) and however it ended."})
+        description = {"List the runs in the run ledger (ledger.file), oldest first.",
+                "Every run is there, whatever started it (cli, cli-stage, inbox, schedule, "
+                        + "promote, rollback) and however it ended. With a run id: that run whole. With "
+                        + "--compare A B: two runs' parameters, metrics and stage seconds side by side. "
+                        + "Exit code 2 for an unknown run id."})
 final class HistoryCommand implements Callable<Integer> {
     @ParentCommand
     MlopsCli parent;
