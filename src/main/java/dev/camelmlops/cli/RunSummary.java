@@ -17,7 +17,7 @@ import java.util.Objects;
  * commands to serve and call it.
  */
 final class RunSummary {
-    /** The port {@code mlops serve} is told to use when serving.port is 0 (a free port). */
+    /** serving.port's default; another port (0, a free port: this one) is named on the serve line. */
     static final int DEFAULT_PORT = 8501;
 
     private RunSummary() {
@@ -66,7 +66,8 @@ final class RunSummary {
         String base;
         if (embedded) {
             int port = settings.serving().port() == 0 ? DEFAULT_PORT : settings.serving().port();
-            lines.add("  serve    ./mlops serve" + (settings.serving().port() == 0 ? " --port " + port : ""));
+            lines.add("  serve    ./mlops serve" + (port != settings.serving().port() || port != DEFAULT_PORT
+                    ? " --port " + port : ""));
             base = "http://" + settings.serving().host() + ":" + port;
         } else if (settings.serving().url().isPresent()) {
             base = settings.serving().url().get();

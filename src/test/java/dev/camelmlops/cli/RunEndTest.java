@@ -52,7 +52,7 @@ class RunEndTest {
         Path report = cli.work().resolve("report.html").toAbsolutePath();
         List<String> tail = out.lines().dropWhile(l -> !l.startsWith("OK: pipeline finished")).toList();
         assertEquals(List.of("  report   " + report, "  version  1 deployed to " + prod.toAbsolutePath(),
-                "  verified passed, labelled stable", "  serve    ./mlops serve"), tail.subList(1, 5), out);
+                "  verified passed, labelled stable", "  serve    ./mlops serve --port " + port), tail.subList(1, 5), out);
         Matcher call = CALL.matcher(out);
         assertTrue(call.find(), out);
         assertEquals(cli.work().resolve("example-request.json").toAbsolutePath().toString(), call.group(2));
