@@ -16,9 +16,10 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops bench [--quick]}: the figures users feel, each beside its reference. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure training, data loading, pipeline overhead, peak memory, the embedded server",
-                "and SFTP deploy throughput, each beside a reference measured in the same run; write",
-                "bench.json and print a table. --quick (under 2 minutes) is a smoke test for CI."})
+        description = {"Measure what users feel, each figure beside a reference.",
+                "Training, data loading, pipeline overhead, peak memory, the embedded server and "
+                        + "SFTP deploy throughput, each beside a reference measured in the same run; write "
+                        + "bench.json and print a table. --quick (under 2 minutes) is a smoke test for CI."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
     MlopsCli parent;

@@ -9,11 +9,12 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops check} (alias {@code doctor}): the configuration and every peer, one line each, nothing changed. */
 @Command(name = "check", aliases = "doctor", mixinStandardHelpOptions = true,
-        description = {"Validate the configuration and reach every configured peer without changing anything:",
-                "the data files (found, readable, IDX headers and sizes valid), the deploy target (for SFTP:",
-                "connect, host key, log in; in staging and prod a probe file is written through the upload",
-                "endpoint and removed), the serving REST URL (GET /v1/models/NAME), the health port, and the",
-                "webhook if configured (a TCP connect, no message is sent). One line per check.",
+        description = {"Validate the configuration and reach every configured peer, changing nothing.",
+                "Checks the data files (found, readable, IDX headers and sizes valid), the deploy "
+                        + "target (for SFTP: connect, host key, log in; in staging and prod a probe file is "
+                        + "written through the upload endpoint and removed), the serving REST URL (GET "
+                        + "/v1/models/NAME), the health port, and the webhook if configured (a TCP connect, "
+                        + "no message is sent). One line per check.",
                 "Exit code 0 all OK, 1 a check failed, 2 the configuration is invalid."})
 final class CheckCommand implements Callable<Integer> {
     @ParentCommand

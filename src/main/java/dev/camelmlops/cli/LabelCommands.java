@@ -40,9 +40,10 @@ final class LabelCommands {
     }
 
     @Command(name = "promote", mixinStandardHelpOptions = true,
-            description = {"Label VERSION (a version in prod) stable: it is added to the versions models.config",
-                    "loads, and once the serving host reports it AVAILABLE the label moves to it and the",
-                    "others are unloaded. Exit code 1 when the version is not in prod or does not load."})
+            description = {"Label VERSION stable.",
+                "VERSION (a version in prod) is added to the versions models.config loads, and "
+                        + "once the serving host reports it AVAILABLE the label moves to it and the others "
+                        + "are unloaded. Exit code 1 when the version is not in prod or does not load."})
     static final class Promote implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
@@ -58,9 +59,10 @@ final class LabelCommands {
     }
 
     @Command(name = "rollback", mixinStandardHelpOptions = true,
-            description = {"Move the stable label back: to the previous stable version (from the ledger's label",
-                    "history, skipping versions rolled back from), or to --to VERSION. The version rolled back",
-                    "from stays in prod, unloaded. Exit code 1 when there is nothing to roll back to."})
+            description = {"Move the stable label back.",
+                "To the previous stable version (from the ledger's label history, skipping "
+                        + "versions rolled back from), or to --to VERSION. The version rolled back from "
+                        + "stays in prod, unloaded. Exit code 1 when there is nothing to roll back to."})
     static final class Rollback implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
@@ -77,8 +79,9 @@ final class LabelCommands {
     }
 
     @Command(name = "versions", mixinStandardHelpOptions = true,
-            description = {"List the versions in prod, newest first: labels, whether models.config loads them,",
-                    "accuracy, run, and when and by what each label was set (from the ledger)."})
+            description = {"List the versions in prod, newest first.",
+                "Labels, whether models.config loads them, accuracy, run, and when and by what "
+                        + "each label was set (from the ledger)."})
     static final class Versions implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;

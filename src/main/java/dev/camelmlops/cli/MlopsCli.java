@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -23,16 +24,17 @@ import picocli.CommandLine.ScopeType;
 
 /** The {@code mlops} command line: one-shot pipeline runs with meaningful exit codes. */
 @Command(name = "mlops", mixinStandardHelpOptions = true, version = "camel-mlops 0.1.0",
-        description = {
-                "A Fashion-MNIST delivery pipeline as Apache Camel routes with TensorFlow Java.",
+        description = {"A Fashion-MNIST delivery pipeline as Apache Camel routes with TensorFlow Java.",
                 "",
-                "Exit codes: 0 every step succeeded; 1 a stage failed (bad data, diverged training,",
-                "quality gate, export or copy error); 2 bad usage or configuration (nothing was run).",
+                "Exit codes: 0 every step succeeded; 1 a stage failed (bad data, diverged "
+                        + "training, quality gate, export or copy error); 2 bad usage or configuration "
+                        + "(nothing was run).",
                 "",
-                "Configuration: config/application.properties, overridden by a .env file in the working",
-                "folder, then environment variables (model.architecture <- MODEL_ARCHITECTURE), then -D.",
-                "An unknown key (e.g. a typo) stops every command with exit code 2; `mlops check`",
-                "validates the configuration and reaches the data, SFTP, serving and webhook."},
+                "Configuration: config/application.properties, overridden by a .env file in the "
+                        + "working folder, then environment variables (model.architecture <- "
+                        + "MODEL_ARCHITECTURE), then -D. An unknown key (e.g. a typo) stops every command "
+                        + "with exit code 2; `mlops check` validates the configuration and reaches the "
+                        + "data, SFTP, serving and webhook."},
         subcommands = {MlopsCli.Run.class, MlopsCli.Stage.class, MlopsCli.Retrain.class, MlopsCli.Watch.class,
                 CheckCommand.class, ServeCommand.class,
                 LabelCommands.Versions.class, LabelCommands.Promote.class, LabelCommands.Rollback.class,
@@ -42,16 +44,33 @@ public final class MlopsCli {
     static final List<String> STAGES = List.of("build", "train", "test", "package", "deploy", "verify", "retrain");
 
     @Option(names = "-D", paramLabel = "key=value", scope = ScopeType.INHERIT,
-            description = "Override a configuration key, e.g. -Dmodel.architecture=tutorial (repeatable).")
+            description = "Override a configuration key, e.g. train.epochs=3 (repeatable).")
     Map<String, String> overrides = new HashMap<>();
 
     @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "Properties file to use instead of <home>/config/application.properties.")
     Path configFile;
 
-    @Option(names = "--progress", paramLabel = "MODE", scope = ScopeType.INHERIT, defaultValue = "auto",
-            description = "Training progress: auto (bar on a terminal, plain lines otherwise), bar, plain, off.")
+    /** Accepted before the command too (mlops --progress=plain stage train), for the commands that train. */
+    @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
+            description = "Training progress of run, retrain, stage and watch: auto (bar on a terminal, plain "
+                    + "lines otherwise), bar, plain, off.")
     String progress;
+
+    /** --progress on the commands that train (run, retrain, stage, watch), and only there. */
+    static final class ProgressOption {
+        @Option(names = "--progress", paramLabel = "MODE",
+                description = "Training progress: auto (bar on a terminal, plain lines otherwise), bar, plain, off.")
+        String progress;
+    }
+
+    /** The command's --progress, when given, wins over one given before the command. */
+    MlopsCli progress(ProgressOption option) {
+        if (option != null && option.progress != null) {
+            progress = option.progress;
+        }
+        return this;
+    }
 
     private final Path home;
     private final Map<String, String> environment;
@@ -77,9 +96,22 @@ public final class MlopsCli {
 
     /** Runs the command line and returns the exit code (the entry point for tests too). */
     public static int execute(Path home, Map<String, String> environment, PrintStream out, String... args) {
+        return commandLine(home, environment, out).execute(args);
+    }
+
+    /**
+     * The command line: help wraps once, at the terminal's width (80, or picocli.usage.width, when
+     * it cannot be told); -D and --config are offered by every command but help.
+     */
+    static CommandLine commandLine(Path home, Map<String, String> environment, PrintStream out) {
         MlopsCli cli = new MlopsCli(home, environment, out);
         CommandLine cmd = new CommandLine(cli);
         cmd.setOut(new java.io.PrintWriter(out, true));
+        cmd.setUsageHelpAutoWidth(true);
+        CommandLine.Model.CommandSpec help = cmd.getSubcommands().get("help").getCommandSpec();
+        for (String name : List.of("-D", "--config")) {
+            help.remove(help.findOption(name));
+        }
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof ConfigurationException c) {
                 commandLine.getErr().println(c.report());
@@ -88,55 +120,70 @@ public final class MlopsCli {
             commandLine.getErr().println("FAILED: " + dev.camelmlops.run.RunRecorder.describe(ex));
             return ExitCodes.FAILED;
         });
-        return cmd.execute(args);
+        return cmd;
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run the whole pipeline once: build -> train -> test -> package -> deploy -> verify,",
-                    "then exit. Without serving.url (SERVING_URL) an embedded TF-Serving-compatible server",
-                    "serves the local prod folder for the verify stage. Exit code 0 only if every stage succeeded."})
+            description = {"Run the whole pipeline once, then exit.",
+                "build -> train -> test -> package -> deploy -> verify. Without serving.url "
+                        + "(SERVING_URL) an embedded TF-Serving-compatible server serves the local prod "
+                        + "folder for the verify stage. Exit code 0 only if every stage succeeded. The last "
+                        + "lines say where the report is, which version went where, and how to serve and "
+                        + "call it."})
     static final class Run implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
 
+        @Mixin
+        ProgressOption progress;
+
         @Override
         public Integer call() {
-            return parent.runRoute("pipeline", "cli");
+            return parent.progress(progress).runRoute("pipeline", "cli");
         }
     }
 
     @Command(name = "retrain", mixinStandardHelpOptions = true,
-            description = {"Retrain once and exit: warm start from the deployed model with the pending new",
-                    "batches (from the inbox) plus a replay of the base training data, then test (the",
-                    "candidate must not be worse than the deployed model), package, deploy, verify.",
-                    "Exit code 1 when the candidate is rejected or any stage fails."})
+            description = {"Retrain once from the deployed model, then exit.",
+                "Warm start from the deployed model with the pending new batches (from the inbox) "
+                        + "plus a replay of the base training data, then test (the candidate must not be "
+                        + "worse than the deployed model), package, deploy, verify. Exit code 1 when the "
+                        + "candidate is rejected or any stage fails."})
     static final class Retrain implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
 
+        @Mixin
+        ProgressOption progress;
+
         @Override
         public Integer call() {
-            return parent.runRoute("retrain", "cli");
+            return parent.progress(progress).runRoute("retrain", "cli");
         }
     }
 
     @Command(name = "stage", mixinStandardHelpOptions = true,
-            description = {"Run one stage against the work folder (work.dir) and exit, as a CircleCI job does.",
-                    "A stage reads what the previous stage wrote there:",
-                    "  build    find, validate and prepare Fashion-MNIST; write the data manifest",
-                    "  train    train the configured model; write the checkpoint and history.json",
-                    "  test     evaluate on the test split; write evaluation.json and JUnit XML;",
-                    "           fail (exit 1) when accuracy is below quality.min-accuracy",
-                    "  package  export the SavedModel + MANIFEST.json as the next version and publish it",
-                    "           to staging (local var/staging, or <DEPLOY_SERVER_PATH>/staging over SFTP)",
-                    "  deploy   publish the newest packaged version to prod atomically; retention",
-                    "  verify   wait until serving reports the version AVAILABLE, compare its predictions",
-                    "           on a canary batch with the local model's; roll back on failure",
-                    "  retrain  warm-start a candidate from the deployed model with the pending batches,",
-                    "           test it against the deployed model and package it (deploy and verify follow)"})
+            description = {"Run one stage against the work folder (work.dir), then exit.",
+                "As a CircleCI job does, a stage reads what the previous stage wrote there:",
+                "  build    find, validate and prepare the data; write the data manifest",
+                "  train    train the configured model; write the checkpoint and history.json",
+                "  test     evaluate on the test split; write evaluation.json and JUnit XML;",
+                "           fail (exit 1) when accuracy is below quality.min-accuracy",
+                "  package  export the SavedModel + MANIFEST.json as the next version and",
+                "           publish it to staging (var/staging, or <DEPLOY_SERVER_PATH>/staging)",
+                "  deploy   publish the newest packaged version to prod atomically; retention",
+                "  verify   wait until serving reports the version AVAILABLE, compare its",
+                "           predictions on a canary batch with the local model's; roll back",
+                "           on failure",
+                "  retrain  warm-start a candidate from the deployed model with the pending",
+                "           batches, test it against the deployed model and package it",
+                "           (deploy and verify follow)"})
     static final class Stage implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
+
+        @Mixin
+        ProgressOption progress;
 
         @Parameters(index = "0", paramLabel = "NAME", description = "build, train, test, package, deploy, verify or retrain")
         String name;
@@ -146,7 +193,7 @@ public final class MlopsCli {
             if (!STAGES.contains(name)) {
                 throw new ConfigurationException("unknown stage '" + name + "' (expected one of " + STAGES + ")");
             }
-            return parent.runRoute("retrain".equals(name) ? "retrain-candidate" : name, "cli-stage");
+            return parent.progress(progress).runRoute("retrain".equals(name) ? "retrain-candidate" : name, "cli-stage");
         }
     }
 
@@ -218,6 +265,7 @@ public final class MlopsCli {
                 settings = settings.withServingUrl(embedded.url());
             }
             try (PipelineApp app = app(props, settings)) {
+                app.embeddedServing(embedded != null);
                 return route.startsWith("retrain") ? app.retrainOnce(route, trigger) : app.runOnce(route, trigger);
             }
         } finally {
@@ -313,17 +361,21 @@ public final class MlopsCli {
     }
 
     @Command(name = "watch", mixinStandardHelpOptions = true,
-            description = {"Run as a service until SIGTERM / Ctrl-C: new files in the inbox (inbox.dir) and the",
-                    "schedule (retrain.cron) trigger retrains, one at a time (triggers during a run coalesce",
-                    "into one follow-up run); the embedded server serves the local prod folder unless",
-                    "serving.url is set; GET /health on watch.health-port reports the routes and the last run."})
+            description = {"Run as a service until SIGTERM / Ctrl-C.",
+                "New files in the inbox (inbox.dir) and the schedule (retrain.cron) trigger "
+                        + "retrains, one at a time (triggers during a run coalesce into one follow-up run); "
+                        + "the embedded server serves the local prod folder unless serving.url is set; GET "
+                        + "/health on watch.health-port reports the routes and the last run."})
     static final class Watch implements Callable<Integer> {
         @ParentCommand
         MlopsCli parent;
 
+        @Mixin
+        ProgressOption progress;
+
         @Override
         public Integer call() {
-            return parent.watch();
+            return parent.progress(progress).watch();
         }
     }
 

@@ -13,9 +13,10 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops notify}: a test message, or a failure report from outside a run (CircleCI on_fail). */
 @Command(name = "notify", mixinStandardHelpOptions = true,
-        description = {"Send a message to notify.webhook-url (NOTIFY_WEBHOOK_URL) through the notify route, with",
-                "its retries (notify.attempts, notify.backoff-ms doubling).",
-                "Exit code 0 when delivered, 1 when not, 2 when no webhook is configured."})
+        description = {"Send a message to notify.webhook-url (NOTIFY_WEBHOOK_URL).",
+                "Through the notify route, with its retries (notify.attempts, notify.backoff-ms "
+                        + "doubling). Exit code 0 when delivered, 1 when not, 2 when no webhook is "
+                        + "configured."})
 final class NotifyCommand implements Callable<Integer> {
     @ParentCommand
     MlopsCli parent;

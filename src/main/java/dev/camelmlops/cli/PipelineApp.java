@@ -212,13 +212,34 @@ public final class PipelineApp implements AutoCloseable {
             return ExitCodes.FAILED;
         }
         RunRecorder.Result r = sent.get().getProperty(RunRecorder.RESULT, RunRecorder.Result.class);
-        if (r == null || !r.succeeded() || failures.failures() > 0) {
+        boolean ok = r != null && r.succeeded() && failures.failures() == 0;
+        if (!ok) {
             out.printf(Locale.ROOT, "FAILED at stage %s after %.1f s: %s%n", r == null ? route : r.failedStage(),
                     r == null ? 0.0 : r.seconds(), r == null || r.reason() == null ? "see the log above" : r.reason());
-            return ExitCodes.FAILED;
+        } else {
+            out.printf(Locale.ROOT, "OK: %s finished in %.1f s (run %s)%n", route, r.seconds(), r.runId());
         }
-        out.printf(Locale.ROOT, "OK: %s finished in %.1f s (run %s)%n", route, r.seconds(), r.runId());
-        return ExitCodes.OK;
+        summary(route, r == null ? null : r.runId(), ok).forEach(out::println);
+        return ok ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    /** True when the serving URL is the embedded server of this process (no serving.url configured). */
+    private boolean embeddedServing;
+
+    /** Says that the serving URL is this process's embedded server: the end of a run then points at `mlops serve`. */
+    void embeddedServing(boolean embedded) {
+        this.embeddedServing = embedded;
+    }
+
+    /** The lines after the OK or FAILED line (never fails the command). */
+    private List<String> summary(String route, String runId, boolean ok) {
+        try {
+            java.util.Map<String, Object> record = runId == null ? null : storage.ledger().run(runId).orElse(null);
+            return RunSummary.lines(settings, route, record, ok, embeddedServing);
+        } catch (RuntimeException e) {
+            LOG.warn("cannot summarise the run: {}", e.toString());
+            return List.of();
+        }
     }
 
     /** Sends {@code message} to direct:notify in a one-shot context; true when the webhook took it. */

@@ -13,13 +13,15 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code mlops serve}: the embedded TF-Serving-compatible server, until SIGTERM or Ctrl-C. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve the newest version of a model folder, or the models of a TF Serving model config",
-                "file, over TF Serving's REST API until stopped (SIGTERM / Ctrl-C):",
-                "GET /v1/models/NAME[/versions/V|/labels/L][/metadata],",
-                "POST /v1/models/NAME[/versions/V|/labels/L]:predict. New integer version folders are picked",
-                "up within a second; a removed one falls back to the previous version. The config file is",
-                "read again when it changes; one that is invalid, or labels a version not loaded, is refused",
-                "and the config in force stays."})
+        description = {"Serve models over TF Serving's REST API until stopped (SIGTERM / Ctrl-C).",
+                "The newest version of a model folder, or the models of a TF Serving model config "
+                        + "file:",
+                "  GET  /v1/models/NAME[/versions/V|/labels/L][/metadata]",
+                "  POST /v1/models/NAME[/versions/V|/labels/L]:predict",
+                "New integer version folders are picked up within a second; a removed one falls "
+                        + "back to the previous version. The config file is read again when it changes; one "
+                        + "that is invalid, or labels a version not loaded, is refused and the config in "
+                        + "force stays."})
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
     MlopsCli parent;

@@ -35,6 +35,11 @@ import org.slf4j.LoggerFactory;
 public class VerifyStage {
     private static final Logger LOG = LoggerFactory.getLogger(VerifyStage.class);
     private static final long POLL_MILLIS = 500;
+    /**
+     * In the work folder: a predict request with the first test image, the body of the curl line
+     * the end of a run prints (written when the served version answered it).
+     */
+    public static final String EXAMPLE_REQUEST = "example-request.json";
     private final PipelineSettings settings;
     private final VersionLabels labels;
 
@@ -218,9 +223,20 @@ public class VerifyStage {
             float[][] p = client.predict(null, seed, canary.rows(), canary.cols(), canary.channels(),
                     "serving_default");
             record.put("exampleRequestPredictions", p.length);
+            writeExampleRequest(work, images[0], canary);
         } catch (IllegalStateException e) {
             throw new VerificationFailed("the example's request to " + client.modelUrl() + ":predict failed: "
                     + e.getMessage());
+        }
+    }
+
+    private static void writeExampleRequest(WorkDir work, float[] image, Dataset canary) {
+        String body = ServingClient.requestBody(new float[][] {image}, canary.rows(), canary.cols(), canary.channels(),
+                "serving_default");
+        try {
+            java.nio.file.Files.writeString(work.root().resolve(EXAMPLE_REQUEST), body);
+        } catch (java.io.IOException e) {
+            LOG.warn("verify: cannot write {}: {}", work.root().resolve(EXAMPLE_REQUEST), e.toString());
         }
     }
 

@@ -39,6 +39,10 @@ class LabelsEndToEndTest {
         try (ConfigServer server = new ConfigServer(prod)) {
             cli.env("SERVING_URL", server.url());
             assertEquals(0, cli.run("run"), cli.output());
+            // with serving.url: no `mlops serve`, the call line names that server
+            assertTrue(cli.output().contains("  call     curl -s -d @" + cli.work().toAbsolutePath().resolve(
+                    "example-request.json") + " " + server.url() + "/v1/models/my_model/versions/1:predict"), cli.output());
+            assertTrue(!cli.output().contains("  serve    "), cli.output());
             assertEquals("1", server.labelled("stable"));
             assertTrue(server.labelled("canary").contains("Unrecognized servable version label: canary"),
                     "a passed verify ends the trial: " + server.labelled("canary"));

@@ -145,9 +145,14 @@ class MlopsCliTest {
         assertEquals(0, mlops("-Dquality.min-accuracy=0.3", "stage", "package"), output);
         assertTrue(Files.isRegularFile(staging.resolve("1/MANIFEST.json")));
         assertEquals(0, mlops("stage", "deploy"), output);
+        assertTrue(output.contains("  version  1 deployed to " + tmp.resolve("prod").toAbsolutePath()
+                + "\n  verify   not yet: ./mlops stage verify"), output);
         assertEquals(1, mlops("stage", "deploy"), "the same version is not deployed twice");
         assertTrue(output.contains("already in"), output);
         assertEquals(0, mlops("stage", "verify"), output);
+        assertTrue(output.contains("  verified passed, labelled stable\n  serve    ./mlops serve --port 8501\n"
+                + "  call     curl -s -d @" + work.toAbsolutePath().resolve("example-request.json")
+                + " http://127.0.0.1:8501/v1/models/my_model/versions/1:predict"), output);
         assertTrue(Files.isRegularFile(work.resolve("package/1/MANIFEST.json")));
     }
 
