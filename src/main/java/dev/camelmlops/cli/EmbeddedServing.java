@@ -35,11 +35,16 @@ final class EmbeddedServing implements AutoCloseable {
      * takes a labelled file); moving a label to a version that is not available is refused.
      */
     static EmbeddedServing start(PipelineSettings settings, Path prodFolder) {
+        return start(settings, prodFolder, settings.serving().host(), settings.serving().port());
+    }
+
+    /** The same on another address ({@code mlops serve --host --port}). */
+    static EmbeddedServing start(PipelineSettings settings, Path prodFolder, String host, int port) {
         Duration poll = settings.serving().pollInterval();
         ModelRepository models = ModelRepository.configFile(prodFolder.resolve(MODELS_CONFIG),
                 ModelRepository.singleConfig(settings.modelName(), prodFolder), poll, poll,
                 settings.serving().tfThreads(), true);
-        return start(models, settings.serving().host(), settings.serving().port(), settings);
+        return start(models, host, port, settings);
     }
 
     /** One model, its newest version. */

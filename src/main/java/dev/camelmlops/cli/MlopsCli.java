@@ -430,10 +430,11 @@ public final class MlopsCli {
      */
     static String gitCommit(Path home) {
         Path git = home.resolve(".git");
-        if (!Files.isDirectory(git)) {
+        if (!Files.exists(git)) {
             return null;
         }
-        String fromFiles = headFromFiles(git);
+        // a worktree's (or submodule's) .git is a file naming the real folder: git itself reads that
+        String fromFiles = Files.isDirectory(git) ? headFromFiles(git) : null;
         if (fromFiles != null) {
             return fromFiles;
         }

@@ -86,8 +86,14 @@ final class ServeCommand implements Callable<Integer> {
         } else {
             Path base = basePath != null ? basePath
                     : settings.target().remote() ? Path.of("var/prod") : settings.target().localFolder(DeployTarget.PROD);
-            serving = EmbeddedServing.start(modelName != null ? modelName : settings.modelName(), base, bindHost,
-                    bindPort, settings);
+            if (basePath == null && modelName == null) {
+                // the prod folder the pipeline deploys into: its models.config (labels) while it exists,
+                // its newest version until then, as `run` and `watch` serve it
+                serving = EmbeddedServing.start(settings, base, bindHost, bindPort);
+            } else {
+                serving = EmbeddedServing.start(modelName != null ? modelName : settings.modelName(), base, bindHost,
+                        bindPort, settings);
+            }
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             serving.close();

@@ -43,6 +43,20 @@ class GitCommitTest {
         assertEquals(first, MlopsCli.gitCommit(repo));
     }
 
+    /** A worktree's .git is a file ("gitdir: ..."): the commit comes from git itself. */
+    @Test
+    void aWorktreeHasItsCommitToo() throws Exception {
+        assumeTrue(git("--version") != null, "git is not installed");
+        git("init", "-q", "-b", "main");
+        Files.writeString(repo.resolve("a.txt"), "one");
+        git("add", "a.txt");
+        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "one");
+        Path tree = repo.resolve("tree");
+        git("worktree", "add", "-q", "--detach", tree.toString());
+        assertEquals(true, Files.isRegularFile(tree.resolve(".git")), "a worktree's .git is a file");
+        assertEquals(git("rev-parse", "HEAD"), MlopsCli.gitCommit(tree));
+    }
+
     @Test
     void noRepositoryNoCommitAndAnUnbornBranchIsNotGuessed() throws Exception {
         assertNull(MlopsCli.gitCommit(repo));

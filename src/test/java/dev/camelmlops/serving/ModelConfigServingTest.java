@@ -377,6 +377,31 @@ class ModelConfigServingTest {
         }
     }
 
+    /**
+     * Plain `mlops serve` serves the prod folder the pipeline deploys into as `run` and `watch` do:
+     * its models.config, labels included, and the newest version before there is one.
+     */
+    @Test
+    void plainMlopsServeServesTheLabelsOfTheProdFolder() throws Exception {
+        Path prod = tmp.resolve("prod");
+        publish(prod, 1, seed1);
+        publish(prod, 2, seed2);
+        try (ServingFuzzTest.ServeProcess p = ServingFuzzTest.ServeProcess.start(List.of(
+                "-Ddeploy.prod-dir=" + prod, "-Dserving.poll-seconds=0.1"))) {
+            url = p.url + "/v1/models/";
+            assertEquals(List.of(2L), statusVersions("my_model"), "no models.config yet: the newest version");
+            Files.writeString(prod.resolve("models.config"), "model_config_list { config { name: 'my_model' base_path: '"
+                    + prod + "' model_version_policy { specific { versions: 1 versions: 2 } } } }");
+            await("both versions loaded", () -> statusVersions("my_model").equals(List.of(2L, 1L)));
+            Path t = prod.resolve(".models.config.tmp");
+            Files.writeString(t, "model_config_list { config { name: 'my_model' base_path: '" + prod
+                    + "' model_version_policy { specific { versions: 1 versions: 2 } }"
+                    + " version_labels { key: 'stable' value: 1 } } }");
+            Files.move(t, prod.resolve("models.config"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            await("the label", () -> metadataVersion("my_model/labels/stable") == 1);
+        }
+    }
+
     private boolean underTmp(String text) {
         try {
             for (ModelServerConfig.Model m : ModelServerConfig.parse(text, "x").models()) {
