@@ -364,8 +364,8 @@ public final class MlopsCli {
             description = {"Run as a service until SIGTERM / Ctrl-C.",
                 "New files in the inbox (inbox.dir) and the schedule (retrain.cron) trigger "
                         + "retrains, one at a time (triggers during a run coalesce into one follow-up run); "
-                        + "the embedded server serves the local prod folder unless serving.url is set. On "
-                        + "watch.health-port: GET /health, a summary (status and why, last run, served version "
+                        + "the embedded server serves the local prod folder unless serving.url is set.",
+                "On watch.health-port: GET /health, a summary (status and why, last run, served version "
                         + "and labels, pending batches; ?detail=true every check); GET / lists the endpoints."})
     static final class Watch implements Callable<Integer> {
         @ParentCommand
