@@ -115,9 +115,16 @@ public class ReportRenderTest {
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
                 "--user-data-dir=" + Files.createDirectories(tmp.resolve("profile")), "--enable-logging=stderr",
                 "--v=0", "--window-size=1150,2400", "--screenshot=" + shot, report.toUri().toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "chromium finished");
+        // the output goes to a file, so a Chromium that hangs with its pipe open cannot block the read:
+        // the wait is bounded, and a hung browser is killed
+        Path output = tmp.resolve("chromium-" + System.nanoTime() + ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        boolean finished = p.waitFor(90, TimeUnit.SECONDS);
+        if (!finished) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        String log = new String(Files.readAllBytes(output), StandardCharsets.UTF_8);
+        assertTrue(finished, "chromium finished within 90 s\n" + log);
         assertTrue(Files.size(shot) > 20_000, "a screenshot with content was written\n" + log);
         List<String> consoleErrors = new ArrayList<>();
         Matcher m = Pattern.compile("(?m)^.*CONSOLE.*$").matcher(log);
