@@ -147,29 +147,15 @@ public class VerifyStage {
         return url + "/v1/models/" + settings.modelName();
     }
 
+    /** Waits (verify.timeout-seconds) until the version is AVAILABLE; the seconds that took. */
     private double awaitAvailable(ServingClient client, int version) {
         long start = System.nanoTime();
-        long deadline = start + settings.verify().timeout().toNanos();
-        String last = "no answer yet";
-        while (true) {
-            try {
-                ServingClient.VersionState s = client.versionState(version);
-                if (s != null && s.available()) {
-                    return (System.nanoTime() - start) / 1e9;
-                }
-                if (s != null && "END".equals(s.state()) && !s.errorMessage().isEmpty()) {
-                    throw new VerificationFailed("serving could not load version " + version + ": " + s.errorMessage());
-                }
-                last = s == null ? "version " + version + " not known to the server yet" : "state " + s.state();
-            } catch (IllegalStateException e) {
-                last = e.getMessage();
-            }
-            if (System.nanoTime() > deadline) {
-                throw new VerificationFailed("version " + version + " was not AVAILABLE within "
-                        + settings.verify().timeout().toSeconds() + " s (last: " + last + ")");
-            }
-            sleep(POLL_MILLIS);
+        try {
+            VersionLabels.availability(client, settings.verify().timeout(), settings.verify().timeout()).await(version);
+        } catch (StageFailedException e) {
+            throw new VerificationFailed(e.getMessage());
         }
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /** "'Sandal' (5)": a class by name and index. */

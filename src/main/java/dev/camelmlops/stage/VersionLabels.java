@@ -376,11 +376,6 @@ public final class VersionLabels {
         }
     }
 
-    /** The label moves recorded so far for {@code runId} in this process (a command writes its own run record). */
-    public synchronized List<Map<String, Object>> eventsOf(String runId) {
-        return runId.equals(eventsRun) ? List.copyOf(events) : List.of();
-    }
-
     // ---- asking the server ----
 
     /** How long a serving host that does not answer at all is waited for (a restart), before giving up. */
@@ -392,15 +387,24 @@ public final class VersionLabels {
      * does not answer at all for 5 s, throws.
      */
     public static Availability availability(dev.camelmlops.serving.ServingClient client, java.time.Duration timeout) {
+        return availability(client, timeout, java.time.Duration.ofNanos(UNREACHABLE_NANOS));
+    }
+
+    /**
+     * The same, giving a host that does not answer at all {@code unreachable} (verify gives it its
+     * whole timeout: a serving host may be restarting).
+     */
+    public static Availability availability(dev.camelmlops.serving.ServingClient client, java.time.Duration timeout,
+                                            java.time.Duration unreachable) {
         return version -> {
             long start = System.nanoTime();
             long deadline = start + timeout.toNanos();
             String last = "no answer yet";
             boolean answered = false;
             while (true) {
-                if (!answered && System.nanoTime() - start > UNREACHABLE_NANOS) {
+                if (!answered && System.nanoTime() - start > unreachable.toNanos() && unreachable.compareTo(timeout) < 0) {
                     throw new StageFailedException("the serving host at " + client.modelUrl() + " did not answer for "
-                            + UNREACHABLE_NANOS / 1_000_000_000 + " s (" + last + ")");
+                            + unreachable.toSeconds() + " s (" + last + ")");
                 }
                 try {
                     dev.camelmlops.serving.ServingClient.VersionState s = client.versionState(version);
@@ -417,8 +421,8 @@ public final class VersionLabels {
                     last = e.getMessage();
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new StageFailedException("version " + version + " was not AVAILABLE at " + client.modelUrl()
-                            + " within " + timeout.toSeconds() + " s (last: " + last + ")");
+                    throw new StageFailedException("version " + version + " was not AVAILABLE within "
+                            + timeout.toSeconds() + " s at " + client.modelUrl() + " (last: " + last + ")");
                 }
                 pause();
             }
