@@ -152,6 +152,38 @@ class SftpDeployTest {
     }
 
     @Test
+    void aRetrainOverSftpWarmStartsFromTheDeployedVersionFetchedFromStaging() throws Exception {
+        cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
+        assertEquals(0, cli.run("run"), cli.output());
+        assertEquals(0, cli.run("retrain"), cli.output());
+        com.fasterxml.jackson.databind.JsonNode retrain = dev.camelmlops.testing.Http.JSON.readTree(
+                cli.work().resolve("retrain.json").toFile());
+        assertEquals(1, retrain.get("deployedVersion").asInt(), retrain.toString());
+        // the baseline it warm-started from and compared with is staging's copy of version 1
+        assertSameFiles(cli.work().resolve("baseline"), staging.resolve("1"));
+        assertSameFiles(staging.resolve("1"), cli.work().resolve("baseline"));
+        com.fasterxml.jackson.databind.JsonNode eval = dev.camelmlops.testing.Http.JSON.readTree(
+                cli.work().resolve("evaluation/evaluation.json").toFile());
+        assertTrue(eval.at("/baseline/accuracy").isNumber(), "compared with the deployed model: " + eval);
+        assertEquals(List.of("1", "2"), names(staging));
+        assertEquals("2", serving.labelled("stable"));
+
+        // without version 1 in staging there is nothing to fetch: the retrain says so and stops
+        sftpDelete(staging.resolve("2"));
+        sftpDelete(staging.resolve("1"));
+        assertEquals(1, cli.run("retrain"), cli.output());
+        assertTrue(cli.output().contains("deployed version 2 is not in"), cli.output());
+    }
+
+    private static void sftpDelete(Path dir) throws Exception {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
     void retentionKeepsTheNewestVersionsAndTheServedOne() throws Exception {
         cli.env("DEPLOY_SERVER_PASSWORD", SftpTestServer.PASSWORD);
         for (int i = 1; i <= 4; i++) {

@@ -75,6 +75,52 @@ class VerifyRollbackTest {
         }
     }
 
+    /** Replaces the variables of {@code to} with those of {@code from}: a valid model, other weights. */
+    static void copyVariables(Path from, Path to) throws Exception {
+        try (Stream<Path> s = Files.list(to.resolve("variables"))) {
+            for (Path p : s.toList()) {
+                Files.delete(p);
+            }
+        }
+        try (Stream<Path> s = Files.list(from.resolve("variables"))) {
+            for (Path p : s.toList()) {
+                Files.copy(p, to.resolve("variables").resolve(p.getFileName().toString()));
+            }
+        }
+    }
+
+    @Test
+    void aVersionThatLoadsButAnswersUnlikeThePackagedModelIsRolledBack() throws Exception {
+        Cli cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        // a second model, trained otherwise (another seed and rate): same graph, other weights
+        assertEquals(0, cli.run("-Dtrain.seed=7", "-Dtrain.learning-rate=0.01", "stage", "train"), cli.output());
+        assertEquals(0, cli.run("stage", "test"), cli.output());
+        assertEquals(0, cli.run("stage", "package"), cli.output());
+        assertEquals(0, cli.run("stage", "deploy"), cli.output());
+        assertEquals(List.of("1", "2"), prodVersions());
+        // prod's copy of version 2 now holds version 1's weights: it loads and answers, but not like package/2
+        copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
+
+        assertEquals(1, cli.run("stage", "verify"), cli.output());
+        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
+        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
+        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
+        assertEquals(List.of("1"), prodVersions());
+        JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
+        assertEquals(false, record.get("passed").asBoolean(), record.toString());
+        assertEquals(2, record.get("version").asInt(), record.toString());
+        String reason = record.get("reason").asText();
+        assertTrue(reason.matches("image [0-9]+ is classified .* by the served model but .* by the packaged model")
+                || reason.startsWith("served probabilities differ from the packaged model's by up to"), reason);
+        assertTrue(record.has("secondsUntilAvailable"), "it loaded: the mismatch is in its answers " + record);
+        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
+                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
+        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1");
+        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
+                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+    }
+
     @Test
     void verifyFailsWhenTheVersionNeverBecomesAvailable() throws Exception {
         Cli cli = new Cli(tmp);
