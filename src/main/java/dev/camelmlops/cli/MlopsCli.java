@@ -75,6 +75,7 @@ public final class MlopsCli {
     private final Path home;
     private final Map<String, String> environment;
     private final PrintStream out;
+    private TrainingListener observer = TrainingListener.NONE;
 
     MlopsCli(Path home, Map<String, String> environment, PrintStream out) {
         this.home = home;
@@ -415,7 +416,44 @@ public final class MlopsCli {
         return props;
     }
 
+    /**
+     * Also tells {@code observer} of the training progress, after --progress's own listener, on
+     * the training thread (tests: to know a run is training, or to hold it there while they act).
+     * Changes nothing else.
+     */
+    MlopsCli observeTraining(TrainingListener observer) {
+        this.observer = observer;
+        return this;
+    }
+
     private TrainingListener listener() {
+        TrainingListener shown = progressListener();
+        TrainingListener also = observer;
+        if (also == TrainingListener.NONE) {
+            return shown;
+        }
+        return new TrainingListener() {
+            @Override
+            public void epochStarted(int epoch, int epochs, int steps) {
+                shown.epochStarted(epoch, epochs, steps);
+                also.epochStarted(epoch, epochs, steps);
+            }
+
+            @Override
+            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
+                shown.stepFinished(epoch, step, steps, meanLoss, meanAccuracy);
+                also.stepFinished(epoch, step, steps, meanLoss, meanAccuracy);
+            }
+
+            @Override
+            public void epochFinished(dev.camelmlops.model.TrainingHistory.Epoch result, int epochs) {
+                shown.epochFinished(result, epochs);
+                also.epochFinished(result, epochs);
+            }
+        };
+    }
+
+    private TrainingListener progressListener() {
         return switch (progress) {
             case "off" -> TrainingListener.NONE;
             case "bar" -> new ConsoleProgress(out, true);

@@ -127,6 +127,25 @@ public class BuildStage {
         prefetch = task;
     }
 
+    /**
+     * Waits up to {@code millis} until the read-ahead started by {@link #prefetch()} (if any) has
+     * finished, read or failed; false when it is still reading (tests: to change a file after it).
+     */
+    boolean awaitPrefetch(long millis) throws InterruptedException {
+        Future<BaseData> f = prefetch;
+        if (f == null) {
+            return true;
+        }
+        try {
+            f.get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // finished, with a failure the build meets itself
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        }
+        return true;
+    }
+
     private BaseData takePrefetched(BaseDataset located) {
         Future<BaseData> f = prefetch;
         prefetch = null;

@@ -2,6 +2,8 @@ package dev.camelmlops.cli;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.camelmlops.model.TrainingListener;
+import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,17 +14,39 @@ import picocli.CommandLine;
 
 /**
  * `mlops watch` with the given options on a thread of the test JVM (the real routes, triggers,
- * embedded server and health port), started once its retrain requests are taken, and stopped as
- * SIGTERM would stop it.
+ * embedded server and health port), started once its retrain requests are taken and its start-up
+ * trigger has been decided (the "Watching ..." line, printed after it), and stopped as SIGTERM
+ * would stop it. What the command prints (training progress with --progress=plain) is kept.
  */
 final class InProcessWatch implements AutoCloseable {
     private static final Path HOME = Path.of("").toAbsolutePath();
     final MlopsCli.WatchSetup setup;
     private final Thread thread;
+    private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
 
     InProcessWatch(List<String> args) throws Exception {
-        PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-        MlopsCli mlops = new MlopsCli(HOME, Map.of(), out);
+        this(args, TrainingListener.NONE);
+    }
+
+    /** With {@code training} told of the training progress of every run (on the training thread). */
+    InProcessWatch(List<String> args, TrainingListener training) throws Exception {
+        OutputStream kept = new OutputStream() {
+            @Override
+            public void write(int b) {
+                synchronized (printed) {
+                    printed.write(b);
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                synchronized (printed) {
+                    printed.write(b, off, len);
+                }
+            }
+        };
+        PrintStream out = new PrintStream(kept, true, StandardCharsets.UTF_8);
+        MlopsCli mlops = new MlopsCli(HOME, Map.of(), out).observeTraining(training);
         new CommandLine(mlops).parseArgs(args.toArray(String[]::new));
         setup = mlops.watchSetup();
         thread = new Thread(() -> setup.app().watch(setup.healthPort()), "watch-under-test");
@@ -33,10 +57,23 @@ final class InProcessWatch implements AutoCloseable {
         }
         assertTrue(setup.app().requests() != null && setup.app().requests().awaitStarted(30_000),
                 "service started within 60 s");
+        // afterStart offers the start-up trigger (a missed slot, batches left pending), then prints this
+        deadline = System.currentTimeMillis() + 30_000;
+        while (!printed().contains("Watching ") && thread.isAlive() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(printed().contains("Watching "), "start-up done within 30 s: " + printed());
     }
 
     PipelineApp app() {
         return setup.app();
+    }
+
+    /** Everything the command has printed so far. */
+    String printed() {
+        synchronized (printed) {
+            return printed.toString(StandardCharsets.UTF_8);
+        }
     }
 
     @Override

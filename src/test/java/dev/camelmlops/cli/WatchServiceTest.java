@@ -3,10 +3,12 @@ package dev.camelmlops.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.camelmlops.data.BatchStore;
 import dev.camelmlops.data.Dataset;
 import dev.camelmlops.data.Sha256;
+import dev.camelmlops.model.TrainingListener;
 import dev.camelmlops.registry.RunLedger;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.InboxFiles;
@@ -22,6 +24,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,25 +57,35 @@ class WatchServiceTest {
         final MlopsCli.WatchSetup setup;
 
         Service(String... extra) throws Exception {
+            this(TrainingListener.NONE, extra);
+        }
+
+        /** With {@code training} told of every run's training progress, on the training thread. */
+        Service(TrainingListener training, String... extra) throws Exception {
             List<String> args = new ArrayList<>(cli.defaults());
             args.addAll(List.of("-Dinbox.poll-ms=200", "-Dinbox.read-lock-min-age-ms=300",
                     "-Dinbox.read-lock-check-ms=150", "-Dquality.max-regression=0.05"));
             args.addAll(List.of(extra));
-            watch = new InProcessWatch(args);
+            watch = new InProcessWatch(args, training);
             setup = watch.setup;
         }
 
-        /** Waits until every dropped file is handled and no run is in progress or queued. */
+        /**
+         * Waits (bounded) until every dropped file is handled and no run is in progress or queued.
+         * A file leaves the inbox only once its intake has stored it and requested a retrain (in
+         * the inbox route, before Camel moves it), and the start-up trigger is requested before
+         * the service counts as started (InProcessWatch): so once the inbox is empty, idle means
+         * every run those asked for has ended.
+         */
         void settle() throws Exception {
             long deadline = System.currentTimeMillis() + 90_000;
             while (System.currentTimeMillis() < deadline) {
-                if (inboxFiles().isEmpty() && setup.app().requests().awaitIdle(200) && inboxFiles().isEmpty()) {
-                    Thread.sleep(600);
-                    if (inboxFiles().isEmpty() && !setup.app().requests().busy()) {
-                        return;
-                    }
+                if (inboxFiles().isEmpty()) {
+                    assertTrue(setup.app().requests().awaitIdle(Math.max(1, deadline - System.currentTimeMillis())),
+                            "runs still in progress after 90 s: " + retrains());
+                    return;
                 }
-                Thread.sleep(100);
+                Thread.sleep(50);
             }
             throw new AssertionError("inbox not settled: " + inboxFiles());
         }
@@ -119,6 +133,9 @@ class WatchServiceTest {
     @Test
     void aValidCsvRetrainsAndIsServedAndTheSameContentIsTakenOnlyOnceEvenAfterARestart() throws Exception {
         String csv = InboxFiles.csv(TinyFashion.dataset(60, 11));
+        Path verify = cli.work().resolve("verify.json");
+        assertTrue(Files.readString(verify).contains("\"version\" : 1"), "`mlops run` verified version 1");
+        Files.delete(verify); // the retrain under test must write its own
         try (Service s = new Service()) {
             drop("batch-1.csv", csv);
             s.settle();
@@ -131,7 +148,9 @@ class WatchServiceTest {
         assertEquals("succeeded", run.get("outcome"), run.toString());
         assertEquals(2, ((Number) run.get("version")).intValue());
         assertTrue(versions(tmp.resolve("prod")).contains("2"), "version 2 deployed");
-        assertTrue(Files.readString(cli.work().resolve("verify.json")).contains("\"passed\" : true"));
+        String verified = Files.readString(verify);
+        assertTrue(verified.contains("\"passed\" : true") && verified.contains("\"version\" : 2"),
+                "the retrain verified version 2: " + verified);
         assertEquals(2, names(inbox.resolve(".done")).size());
 
         try (Service s = new Service()) {
@@ -323,15 +342,43 @@ class WatchServiceTest {
 
     @Test
     void filesArrivingDuringARunCoalesceIntoExactlyOneFollowUpRun() throws Exception {
-        try (Service s = new Service("-Dretrain.epochs=60", "-Dretrain.replay-fraction=1")) {
-            drop("first.csv", InboxFiles.csv(TinyFashion.dataset(40, 20)));
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (!s.setup.app().requests().busy() && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
+        // the first run is held in training until all five files have been taken in: the order is fixed
+        CountDownLatch training = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        TrainingListener holdTheFirstRun = new TrainingListener() {
+            @Override
+            public void epochStarted(int epoch, int epochs, int steps) {
+                if (training.getCount() > 0) {
+                    training.countDown();
+                    try {
+                        release.await(90, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             }
-            assertTrue(s.setup.app().requests().busy(), "the first run started");
-            for (int i = 1; i <= 5; i++) {
-                drop("during-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(40, 30 + i)));
+        };
+        try (Service s = new Service(holdTheFirstRun, "-Dretrain.replay-fraction=1")) {
+            try {
+                drop("first.csv", InboxFiles.csv(TinyFashion.dataset(40, 20)));
+                assertTrue(training.await(60, TimeUnit.SECONDS), "the first run is training within 60 s");
+                for (int i = 1; i <= 5; i++) {
+                    drop("during-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(40, 30 + i)));
+                }
+                // each is stored, then requests a retrain; the first request queues the follow-up
+                // and its file moves only with that run (Camel hands the file's completion over to
+                // the seda exchange), the other four move to .done/ right after their request
+                long deadline = System.currentTimeMillis() + 60_000;
+                while ((names(inbox.resolve(".done")).size() < 4 || names(tmp.resolve("batches/pending")).size() < 5)
+                        && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(4, names(inbox.resolve(".done")).size(), "four requests noted within 60 s");
+                assertEquals(5, names(tmp.resolve("batches/pending")).size(), "all five stored");
+                assertEquals(List.of("running"), retrains().stream().map(r -> r.get("outcome")).toList(),
+                        "only the first run, still training: " + retrains());
+            } finally {
+                release.countDown();
             }
             s.settle();
         }
@@ -353,21 +400,32 @@ class WatchServiceTest {
     void aFileStillBeingWrittenIsReadOnlyOnceComplete() throws Exception {
         String csv = InboxFiles.csv(TinyFashion.dataset(30, 40));
         byte[] bytes = csv.getBytes(StandardCharsets.UTF_8);
-        try (Service s = new Service()) {
+        // the writer pauses 100 ms between chunks, far below the read lock's minimum age (2 s); the
+        // longest pause it really made is measured, so a machine that stalled it beyond that age
+        // (when taking the file would be right) is reported, not counted as a defect
+        long minAge = 2000;
+        long longestPause = 0;
+        try (Service s = new Service("-Dinbox.read-lock-min-age-ms=" + minAge)) {
             Files.createDirectories(inbox);
             Path target = inbox.resolve("slow.csv");
             try (OutputStream out = Files.newOutputStream(target)) {
                 int chunk = bytes.length / 10 + 1;
+                long lastWrite = System.nanoTime();
                 for (int off = 0; off < bytes.length; off += chunk) {
+                    if (off > 0) {
+                        Thread.sleep(100);
+                    }
+                    long now = System.nanoTime();
+                    longestPause = Math.max(longestPause, (now - lastWrite) / 1_000_000);
                     out.write(bytes, off, Math.min(chunk, bytes.length - off));
                     out.flush();
-                    Thread.sleep(250);
-                    assertTrue(Files.exists(target) || off + chunk >= bytes.length,
-                            "not taken while being written");
+                    lastWrite = System.nanoTime();
+                    assertTrue(Files.exists(target) || longestPause >= minAge, "not taken while being written");
                 }
             }
             s.settle();
         }
+        assumeTrue(longestPause < minAge, "the writer stalled " + longestPause + " ms, beyond the read lock's age");
         assertEquals(List.of(), names(inbox.resolve(".error")), "never read half-written");
         assertEquals(1, names(inbox.resolve(".done")).size());
         assertEquals(30, ((Number) ((Map<?, ?>) retrains().get(0).get("data")).get("trainImages")).intValue() - 75,
@@ -403,7 +461,8 @@ class WatchServiceTest {
         assertEquals(2, runs.size(), "one catch-up run for many missed 03:00 slots: " + runs);
         assertEquals("schedule-catch-up", runs.get(1).get("trigger"));
         try (Service s = new Service(daily)) {
-            Thread.sleep(1500);
+            // started means its start-up trigger has been decided (InProcessWatch): none is due
+            assertFalse(s.setup.app().requests().busy(), "no catch-up requested at the second start: " + retrains());
             s.settle();
         }
         assertEquals(2, retrains().size(), "nothing was missed since the catch-up run");
@@ -411,13 +470,16 @@ class WatchServiceTest {
 
     @Test
     void stoppingDuringTrainingAbandonsTheRunCleanly() throws Exception {
-        try (Service s = new Service("-Dretrain.epochs=100000", "-Dretrain.replay-fraction=1")) {
-            drop("long.csv", InboxFiles.csv(TinyFashion.dataset(40, 50)));
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (!s.setup.app().requests().busy() && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
+        CountDownLatch trainingStep = new CountDownLatch(1);
+        TrainingListener steps = new TrainingListener() {
+            @Override
+            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
+                trainingStep.countDown();
             }
-            Thread.sleep(1500);
+        };
+        try (Service s = new Service(steps, "-Dretrain.epochs=100000", "-Dretrain.replay-fraction=1")) {
+            drop("long.csv", InboxFiles.csv(TinyFashion.dataset(40, 50)));
+            assertTrue(trainingStep.await(60, TimeUnit.SECONDS), "the run is training within 60 s");
         }
         Map<String, Object> run = retrains().get(0);
         assertEquals("abandoned", run.get("outcome"), run.toString());

@@ -54,14 +54,16 @@ class BuildPrefetchTest {
         FashionMnistFiles files = TinyFashion.write(data, 120, 40);
         BuildStage ahead = stage(data, tmp.resolve("work"));
         ahead.prefetch();
-        Thread.sleep(300); // most likely the read-ahead has the old content by now; either way the build must not use it
+        assertTrue(ahead.awaitPrefetch(30_000), "the read-ahead finished within 30 s");
+        // the read-ahead now holds the old content: the build must notice the change and not use it
         Dataset replacement = TinyFashion.dataset(60, 99);
         IdxWriter.writeImages(files.trainImages(), replacement.pixels(), 28, 28);
         IdxWriter.writeLabels(files.trainLabels(), replacement.labels());
         Files.setLastModifiedTime(files.trainImages(), FileTime.fromMillis(System.currentTimeMillis() + 5000));
 
-        ahead.build("r1", java.util.List.of(), 1.0);
+        String summary = ahead.build("r1", java.util.List.of(), 1.0);
 
+        assertFalse(summary.contains("read ahead"), "the stale read-ahead was discarded: " + summary);
         Dataset built = new PreparedData(tmp.resolve("work/data"), dev.camelmlops.data.DatasetSpec.FASHION_MNIST).readTrain();
         assertEquals(60, built.size());
         assertArrayEquals(replacement.pixels(), built.pixels());

@@ -29,6 +29,7 @@ class NotifierTest {
     private final List<JsonNode> received = new CopyOnWriteArrayList<>();
     private final AtomicInteger failFirst = new AtomicInteger();
     private final AtomicInteger attempts = new AtomicInteger();
+    private final List<Long> attemptNanos = new CopyOnWriteArrayList<>();
     private String url;
 
     @BeforeEach
@@ -36,6 +37,7 @@ class NotifierTest {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/hook", ex -> {
             attempts.incrementAndGet();
+            attemptNanos.add(System.nanoTime());
             byte[] body = ex.getRequestBody().readAllBytes();
             int status = failFirst.getAndDecrement() > 0 ? 500 : 200;
             if (status == 200) {
@@ -89,6 +91,41 @@ class NotifierTest {
         Cli cli = new Cli(tmp);
         assertEquals(0, cli.run("-Dnotify.webhook-url=http://127.0.0.1:" + closed + "/hook", "-Dnotify.on-success=true",
                 "-Dnotify.attempts=2", "-Dnotify.backoff-ms=10", "run"), cli.output());
+        assertGivenUpAfter(2, cli.output());
+        assertRunSucceededAndVersion1Deployed();
+    }
+
+    @Test
+    void aWebhookThatKeepsFailingIsTriedNotifyAttemptsTimesWithDoublingBackoffThenGivenUp() {
+        failFirst.set(1_000);
+        Cli cli = new Cli(tmp);
+        assertEquals(0, cli.run("-Dnotify.webhook-url=" + url, "-Dnotify.on-success=true", "-Dnotify.attempts=3",
+                "-Dnotify.backoff-ms=100", "run"), cli.output());
+        assertEquals(3, attempts.get(), "notify.attempts in all");
+        assertEquals(List.of(), received, "nothing was taken");
+        long firstWait = (attemptNanos.get(1) - attemptNanos.get(0)) / 1_000_000;
+        long secondWait = (attemptNanos.get(2) - attemptNanos.get(1)) / 1_000_000;
+        assertTrue(firstWait >= 100 && secondWait >= 200, "waited notify.backoff-ms, then twice as long: "
+                + firstWait + " ms, " + secondWait + " ms");
+        assertTrue(firstWait + secondWait < 30_000, "and gave up: " + firstWait + " ms, " + secondWait + " ms");
+        assertGivenUpAfter(3, cli.output());
+        assertRunSucceededAndVersion1Deployed();
+    }
+
+    /** One WARN line says the message was dropped after {@code attempts} attempts (with the last error). */
+    private static void assertGivenUpAfter(int attempts, String output) {
+        List<String> warnings = output.lines().filter(l -> l.contains(" WARN ")).toList();
+        assertEquals(1, warnings.size(), "one WARN line, nothing else: " + warnings);
+        assertTrue(warnings.get(0).matches(".* WARN Notifier - notify: not delivered after " + attempts
+                + " attempt\\(s\\) \\(last: .+\\); the run's outcome is unchanged"), warnings.get(0));
+    }
+
+    private void assertRunSucceededAndVersion1Deployed() {
+        List<java.util.Map<String, Object>> runs = new dev.camelmlops.registry.FileRunLedger(
+                tmp.resolve("ledger.jsonl")).runs();
+        assertEquals(1, runs.size(), runs.toString());
+        assertEquals("succeeded", runs.get(0).get("outcome"), runs.get(0).toString());
+        assertTrue(java.nio.file.Files.isDirectory(tmp.resolve("prod/1")), "version 1 deployed");
     }
 
     @Test
