@@ -38,20 +38,9 @@ final class Svg {
         List<Double> ticks = Ticks.of(fromZero ? Math.min(0, min) : min, max, 5);
         double lo = ticks.get(0);
         double hi = ticks.get(ticks.size() - 1);
-        StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
-                + "role=\"img\" aria-label=\"%s\" xmlns=\"http://www.w3.org/2000/svg\">", w, h, w, h, Html.esc(title)));
-        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"16\" class=\"t\">%s</text>", left, Html.esc(title)));
         int pw = w - left - right;
         int ph = h - top - bottom;
-        b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>",
-                left, top, pw, ph));
-        for (double v : ticks) {
-            double y = top + ph - ph * (v - lo) / (hi - lo);
-            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-                    + "<text x=\"%d\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>",
-                    left, left + pw, y, y, left - 4, y + 4, Ticks.label(v, ticks)));
-        }
+        StringBuilder b = frame("chart", title, w, h, left, top, pw, ph, ticks);
         int n = Math.max(1, epochs);
         List<Double> epochTicks = n == 1 ? List.of(1.0) : Ticks.of(1, n, 8);
         for (double t : epochTicks) {
@@ -98,6 +87,30 @@ final class Svg {
     }
 
     /**
+     * A chart's opening: the svg element, its title, the plot frame ({@code pw} x {@code ph} at
+     * {@code left}, {@code top}) and a grid line with its label per value tick (the first tick at
+     * the bottom, the last at the top). The caller draws into it and closes the svg.
+     */
+    private static StringBuilder frame(String cssClass, String title, int w, int h, int left, int top, int pw, int ph,
+                                       List<Double> ticks) {
+        double lo = ticks.get(0);
+        double hi = ticks.get(ticks.size() - 1);
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "<svg class=\"%s\" viewBox=\"0 0 %d %d\" "
+                + "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\" xmlns=\"http://www.w3.org/2000/svg\">",
+                cssClass, w, h, w, h, Html.esc(title)));
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"16\" class=\"t\">%s</text>", left, Html.esc(title)));
+        b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>",
+                left, top, pw, ph));
+        for (double v : ticks) {
+            double y = top + ph - ph * (v - lo) / (hi - lo);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+                    + "<text x=\"%d\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>",
+                    left, left + pw, y, y, left - 4, y + 4, Ticks.label(v, ticks)));
+        }
+        return b;
+    }
+
+    /**
      * Test accuracy of runs, oldest to newest (one column each): deployed versions as blue dots
      * joined by a line, candidates rejected by a quality gate as red crosses, other failed runs
      * as grey rings; the current run circled in orange. With a legend.
@@ -116,18 +129,7 @@ final class Svg {
         List<Double> ticks = Ticks.of(Math.min(min, max - 0.02), Math.min(1, max), 4); // 0.02 at least: no drama from noise
         double lo = ticks.get(0);
         double hi = ticks.get(ticks.size() - 1);
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "<svg class=\"chart trend\" viewBox=\"0 0 %d %d\" "
-                + "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"test accuracy across runs\" "
-                + "xmlns=\"http://www.w3.org/2000/svg\">", w, h, w, h));
-        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"16\" class=\"t\">Test accuracy across runs</text>", left));
-        b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>",
-                left, top, pw, ph));
-        for (double v : ticks) {
-            double y = top + ph - ph * (v - lo) / (hi - lo);
-            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-                    + "<text x=\"%d\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>",
-                    left, left + pw, y, y, left - 4, y + 4, Ticks.label(v, ticks)));
-        }
+        StringBuilder b = frame("chart trend", "Test accuracy across runs", w, h, left, top, pw, ph, ticks);
         int n = points.size();
         double[] xs = new double[n];
         double[] ys = new double[n];
