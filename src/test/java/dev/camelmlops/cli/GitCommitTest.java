@@ -20,10 +20,7 @@ class GitCommitTest {
     @Test
     void readsHeadThroughLooseAndPackedRefsAndWhenDetached() throws Exception {
         assumeTrue(git("--version") != null, "git is not installed");
-        git("init", "-q", "-b", "main");
-        Files.writeString(repo.resolve("a.txt"), "one");
-        git("add", "a.txt");
-        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "one");
+        initWithOneCommit();
         String first = git("rev-parse", "HEAD");
         Path dotGit = repo.resolve(".git");
 
@@ -47,10 +44,7 @@ class GitCommitTest {
     @Test
     void aWorktreeHasItsCommitToo() throws Exception {
         assumeTrue(git("--version") != null, "git is not installed");
-        git("init", "-q", "-b", "main");
-        Files.writeString(repo.resolve("a.txt"), "one");
-        git("add", "a.txt");
-        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "one");
+        initWithOneCommit();
         Path tree = repo.resolve("tree");
         git("worktree", "add", "-q", "--detach", tree.toString());
         assertEquals(true, Files.isRegularFile(tree.resolve(".git")), "a worktree's .git is a file");
@@ -63,6 +57,14 @@ class GitCommitTest {
         assumeTrue(git("--version") != null, "git is not installed");
         git("init", "-q", "-b", "main");
         assertNull(MlopsCli.headFromFiles(repo.resolve(".git")));
+    }
+
+    /** A repository on branch main with one commit. */
+    private void initWithOneCommit() throws IOException, InterruptedException {
+        git("init", "-q", "-b", "main");
+        Files.writeString(repo.resolve("a.txt"), "one");
+        git("add", "a.txt");
+        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "one");
     }
 
     private String git(String... args) throws IOException, InterruptedException {
