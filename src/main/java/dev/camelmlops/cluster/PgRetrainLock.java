@@ -26,6 +26,8 @@ public final class PgRetrainLock implements RetrainLock {
     private final String instance;
     private final ShutdownSignal shutdown;
     private Connection held;
+    /** Tries that found the lock taken, since this instance started (read by tests: "it is waiting"). */
+    private final java.util.concurrent.atomic.AtomicInteger refusedTries = new java.util.concurrent.atomic.AtomicInteger();
 
     public PgRetrainLock(DataSource db, String instance, ShutdownSignal shutdown) {
         this.db = db;
@@ -60,6 +62,7 @@ public final class PgRetrainLock implements RetrainLock {
                     }
                 }
                 c.close();
+                refusedTries.incrementAndGet();
                 if (!logged) {
                     LOG.info("another instance ({}) is retraining: waiting for it to finish", holder().orElse("?"));
                     logged = true;
@@ -75,6 +78,11 @@ public final class PgRetrainLock implements RetrainLock {
                 throw new RunAbandonedException();
             }
         }
+    }
+
+    /** How many tries found the lock held by another instance. */
+    int refusedTries() {
+        return refusedTries.get();
     }
 
     @Override

@@ -52,8 +52,15 @@ public final class FileBatchStore implements BatchStore {
             IdxWriter.writeLabels(tmp.resolve("labels.idx"), data.labels());
             Files.writeString(tmp.resolve("batch.txt"), "source=" + source + "\nreceived=" + Instant.now()
                     + "\nimages=" + data.size() + "\n", StandardCharsets.UTF_8);
+            // on disk before the rename makes it pending, and the rename on disk before the caller
+            // lets the inbox file go (a power cut then loses neither the batch nor the file)
+            for (String f : List.of("images.idx", "labels.idx", "batch.txt")) {
+                force(tmp.resolve(f));
+            }
+            force(tmp);
             Files.createDirectories(pendingDir());
             Files.move(tmp, pendingDir().resolve(sha256), StandardCopyOption.ATOMIC_MOVE);
+            force(pendingDir());
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store batch " + sha256, e);
@@ -164,6 +171,17 @@ public final class FileBatchStore implements BatchStore {
             return s.filter(Files::isDirectory).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    /** fsync of a file or a folder (Linux opens a folder for reading; elsewhere this may be refused, then skipped). */
+    private static void force(Path p) throws IOException {
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+            c.force(true);
+        } catch (IOException e) {
+            if (!Files.isDirectory(p)) {
+                throw e;
+            }
         }
     }
 

@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * as a pending batch. A defect is an expected outcome, not a failure: it writes
  * {@code .error/<name>.reason} with the exact problem, logs one WARN line and sets
  * {@link #ARCHIVE_DIR} to {@code .error} (the file consumer moves the file there); content seen
- * before (pending, in a run, or used) is not taken twice. Anything else (a full disk) fails the
+ * before (pending, in a run, or used) is not taken twice. A batch store that fails (a full disk, a
+ * database down) sends the file to {@code .error/} too, with a reason saying so and how to hand it
+ * in again: the file reaches {@code .done/} only once its batch is stored. Anything else fails the
  * exchange, and the consumer moves the file to {@code .error/} as well.
  */
 public class InboxIntake {
@@ -58,12 +60,12 @@ public class InboxIntake {
                         + settings.retrain().inboxMaxBytes(), null);
             }
             String sha = Sha256.of(file.toPath());
-            if (batches.known(sha)) {
+            if (known(sha)) {
                 LOG.info("inbox: {} has the same content as an earlier batch ({}): not taken again", name, sha);
                 return "duplicate " + sha;
             }
             Dataset data = new InboxParser(settings.dataset().spec(), settings.retrain().inboxMaxBytes()).parse(file.toPath());
-            if (batches.add(sha, data, name)) {
+            if (store(sha, data, name)) {
                 exchange.getIn().setHeader(NEW_BATCH, true);
             }
             LOG.info("inbox: {} accepted: {} labelled images, batch {}", name, data.size(), sha);
@@ -73,6 +75,46 @@ public class InboxIntake {
             LOG.warn("inbox: {} rejected (moved to .error/, see {}.reason): {}", name, archived, e.getMessage());
             exchange.getIn().setHeader(ARCHIVE_DIR, ".error");
             return "rejected";
+        } catch (BatchNotStored e) {
+            // not the file's fault: it goes to .error/ untouched (never to .done/, its data is not
+            // kept anywhere else), and the reason says how to hand it in again
+            String reason = "not stored, the file itself was not judged: " + e.getMessage()
+                    + "; move it back into the inbox once the batch store (" + batches.describe() + ") works again";
+            writeReason(file.toPath().getParent(), archived, reason);
+            LOG.error("inbox: {} moved to .error/ (see {}.reason): {}", name, archived, reason);
+            exchange.getIn().setHeader(ARCHIVE_DIR, ".error");
+            return "not stored";
+        }
+    }
+
+    private boolean known(String sha) {
+        try {
+            return batches.known(sha);
+        } catch (RuntimeException e) {
+            throw new BatchNotStored("cannot tell whether batch " + sha + " is known: " + describe(e), e);
+        }
+    }
+
+    private boolean store(String sha, Dataset data, String name) {
+        try {
+            return batches.add(sha, data, name);
+        } catch (RuntimeException e) {
+            throw new BatchNotStored(describe(e), e);
+        }
+    }
+
+    /** The message and, for a wrapped I/O error, its cause ("cannot store batch X: FileSystemException: ..."). */
+    private static String describe(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        Throwable c = e.getCause();
+        return c != null && c.getMessage() != null && !m.contains(c.getMessage())
+                ? m + " (" + c.getClass().getSimpleName() + ": " + c.getMessage() + ")" : m;
+    }
+
+    /** The batch store failed (a full disk, an unreachable database): an outage, not bad data. */
+    private static final class BatchNotStored extends RuntimeException {
+        BatchNotStored(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

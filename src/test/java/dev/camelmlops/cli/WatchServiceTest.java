@@ -490,6 +490,100 @@ class WatchServiceTest {
         assertEquals(1, names(inbox.resolve(".done")).size());
     }
 
+    /** Waits (bounded) until {@code condition} holds; false when it did not within {@code seconds}. */
+    private static boolean within(int seconds, java.util.function.BooleanSupplier condition) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
+    }
+
+    private List<String> namesQuietly(Path dir) {
+        try {
+            return names(dir);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void theFileThatStartsARetrainMovesToDoneOnceItsBatchIsStoredNotWhenTheRunEnds() throws Exception {
+        CountDownLatch trainingStep = new CountDownLatch(1);
+        TrainingListener steps = new TrainingListener() {
+            @Override
+            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
+                trainingStep.countDown();
+            }
+        };
+        String csv = InboxFiles.csv(TinyFashion.dataset(40, 51));
+        String sha = Sha256.of(csv.getBytes(StandardCharsets.UTF_8));
+        try (Service s = new Service(steps, "-Dretrain.epochs=100000")) {
+            drop("starts-a-run.csv", csv);
+            assertTrue(trainingStep.await(60, TimeUnit.SECONDS), "its retrain is training within 60 s");
+            // the run trains on (100000 epochs) while the file's fate is decided by its intake alone
+            assertTrue(within(20, () -> namesQuietly(inbox.resolve(".done")).size() == 1),
+                    "moved to .done/ while its run is still training; inbox " + inboxFiles() + ", retrains "
+                            + retrains());
+            assertEquals(List.of(), inboxFiles());
+            String run = String.valueOf(retrains().get(0).get("id"));
+            assertEquals("running", retrains().get(0).get("outcome"), retrains().toString());
+            assertTrue(Files.isDirectory(tmp.resolve("batches/claimed").resolve(run).resolve(sha)),
+                    "the batch is stored, and claimed by the run: " + names(tmp.resolve("batches/claimed")));
+            Path done = inbox.resolve(".done").resolve(names(inbox.resolve(".done")).get(0));
+            assertEquals(sha, Sha256.of(done), "the whole file, untouched");
+        }
+        assertEquals(1, names(inbox.resolve(".done")).size(), "still there after the run was abandoned");
+        assertEquals(List.of(sha), names(tmp.resolve("batches/pending")), "the abandoned run gave the batch back");
+    }
+
+    @Test
+    void aFileWhoseBatchCannotBeStoredNeverReachesDoneAndItsReasonSaysHowToHandItInAgain() throws Exception {
+        String csv = InboxFiles.csv(TinyFashion.dataset(40, 52));
+        String sha = Sha256.of(csv.getBytes(StandardCharsets.UTF_8));
+        Path pending = tmp.resolve("batches/pending");
+        List<String> logged = warningsAndErrors(() -> {
+            try (Service s = new Service()) {
+                // the store breaks while the service runs: "pending" cannot be made a folder
+                Files.createDirectories(pending.getParent());
+                if (Files.isDirectory(pending)) {
+                    Files.delete(pending);
+                }
+                Files.writeString(pending, "not a folder");
+                drop("unlucky.csv", csv);
+                s.settle();
+                assertEquals(List.of(), names(inbox.resolve(".done")), "never in .done/: its batch is not stored");
+                List<String> errors = names(inbox.resolve(".error"));
+                assertEquals(2, errors.size(), errors.toString());
+                String reason = Files.readString(inbox.resolve(".error").resolve(errors.get(1)));
+                assertTrue(reason.startsWith("not stored, the file itself was not judged: cannot store batch " + sha),
+                        reason);
+                assertTrue(reason.contains("FileAlreadyExistsException: " + pending), reason);
+                assertTrue(reason.contains("move it back into the inbox once the batch store ("
+                        + tmp.resolve("batches") + ") works again"), reason);
+                Path kept = inbox.resolve(".error").resolve(errors.get(0));
+                assertEquals(sha, Sha256.of(kept), "the file is kept whole");
+                assertEquals(List.of(), retrains(), "nothing to retrain on");
+
+                // repaired, and the file handed in again as the reason says: taken, retrained, served
+                Files.delete(pending);
+                Files.move(kept, inbox.resolve("unlucky.csv"));
+                s.settle();
+                awaitRetrains(1);
+                assertEquals("succeeded", retrains().get(0).get("outcome"), retrains().toString());
+                assertEquals(1, names(inbox.resolve(".done")).size());
+                assertTrue(Files.isDirectory(tmp.resolve("batches/consumed").resolve(
+                        String.valueOf(retrains().get(0).get("id"))).resolve(sha)), "its batch was used");
+            }
+        });
+        assertEquals(1, logged.size(), "one line says it, no stack trace from Camel: " + logged);
+        assertTrue(logged.get(0).matches(".* ERROR InboxIntake - inbox: unlucky.csv moved to .error/ .*not stored.*"),
+                logged.get(0));
+    }
+
     private void awaitRetrains(int n) throws Exception {
         long deadline = System.currentTimeMillis() + 90_000;
         while (retrains().size() < n || retrains().stream().anyMatch(r -> "running".equals(r.get("outcome")))) {

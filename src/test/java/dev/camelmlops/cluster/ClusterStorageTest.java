@@ -175,9 +175,15 @@ class ClusterStorageTest {
         ClusterStorage b = instance("node-b");
         a.lock().acquire();
         assertEquals(Optional.of("node-a"), b.lock().holder());
-        CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> b.lock().acquire());
-        Thread.sleep(800);
+        PgRetrainLock bLock = (PgRetrainLock) b.lock();
+        CompletableFuture<Void> waiting = CompletableFuture.runAsync(bLock::acquire);
+        // node-b has tried twice and been refused both times: it is waiting, not merely slow to start
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (bLock.refusedTries() < 2 && !waiting.isDone() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
         assertFalse(waiting.isDone(), "node-b waits while node-a retrains");
+        assertTrue(bLock.refusedTries() >= 2, "node-b tried and was refused: " + bLock.refusedTries());
         opened.remove(a);
         a.die(); // node-a dies: its connections close without unlocking
         waiting.get(20, TimeUnit.SECONDS);
