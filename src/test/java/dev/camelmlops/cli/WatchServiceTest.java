@@ -365,15 +365,14 @@ class WatchServiceTest {
                 for (int i = 1; i <= 5; i++) {
                     drop("during-" + i + ".csv", InboxFiles.csv(TinyFashion.dataset(40, 30 + i)));
                 }
-                // each is stored, then requests a retrain; the first request queues the follow-up
-                // and its file moves only with that run (Camel hands the file's completion over to
-                // the seda exchange), the other four move to .done/ right after their request
+                // each is stored, then requests a retrain (the first request queues the follow-up,
+                // the other four are noted for it), then moves to .done/: five, and first.csv
                 long deadline = System.currentTimeMillis() + 60_000;
-                while ((names(inbox.resolve(".done")).size() < 4 || names(tmp.resolve("batches/pending")).size() < 5)
+                while ((names(inbox.resolve(".done")).size() < 6 || names(tmp.resolve("batches/pending")).size() < 5)
                         && System.currentTimeMillis() < deadline) {
                     Thread.sleep(50);
                 }
-                assertEquals(4, names(inbox.resolve(".done")).size(), "four requests noted within 60 s");
+                assertEquals(6, names(inbox.resolve(".done")).size(), "five requests noted within 60 s, and the first");
                 assertEquals(5, names(tmp.resolve("batches/pending")).size(), "all five stored");
                 assertEquals(List.of("running"), retrains().stream().map(r -> r.get("outcome")).toList(),
                         "only the first run, still training: " + retrains());
