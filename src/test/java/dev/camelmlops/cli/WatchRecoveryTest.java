@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.camelmlops.registry.RunLedger;
+import dev.camelmlops.serving.ModelServerConfig;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.InboxFiles;
 import dev.camelmlops.testing.TinyFashion;
@@ -14,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * `mlops watch` as a real process, stopped the two ways a service is stopped in production: a
  * crash (kill -9) and SIGTERM, each in the middle of a retrain. Then started again: the batch the
  * stopped run had claimed is retrained without another drop, health is UP, and the log says what
- * happened at the right level. Tagged slow: each test starts three JVMs (about 35 s here).
+ * happened at the right level. SIGTERM past training instead lets the run finish and publish, and
+ * the next start has nothing to retrain. Tagged slow: each test starts three JVMs (about 35 s here).
  */
 @Tag("slow")
 class WatchRecoveryTest {
@@ -182,5 +185,84 @@ class WatchRecoveryTest {
         assertEquals(1, names(tmp.resolve("batches/pending")).size(), "the batch is pending again");
 
         restartAndSeeVersion2Published(run);
+    }
+
+    @Test
+    void sigtermPastTrainingLetsTheRunFinishAndPublishThenTheNextStartHasNothingToRetrain() throws Exception {
+        // the embedded server reads models.config every 3 s: deploy and verify wait for it, so the
+        // run goes on for seconds after its last training step
+        Service first = new Service("-Dretrain.epochs=2", "-Dserving.poll-seconds=3");
+        drop("batch.csv", InboxFiles.csv(TinyFashion.dataset(60, 11)));
+        Pattern lastEpoch = Pattern.compile("^Epoch 2/2 - ");
+        awaitFast("the retrain's last epoch finished", 120, () -> first.lines().stream()
+                .anyMatch(l -> lastEpoch.matcher(l).find()));
+        Map<String, Long> labelsBefore = labels();
+        boolean publishedBefore = Files.isDirectory(tmp.resolve("prod/2"));
+        int linesBefore = first.lines().size();
+        Instant signalled = Instant.now();
+        first.sigterm(); // past training: no training step is left to check the signal
+
+        assertTrue(first.awaitExit(90), "stopped on SIGTERM");
+        assertEquals(143, first.process.exitValue(), "the JVM's exit status after SIGTERM (README, systemd unit)");
+        List<String> log = first.lines();
+        System.out.println("SIGTERM landed after log line " + linesBefore + " (" + log.get(linesBefore - 1)
+                + "); prod/2 published then: " + publishedBefore + ", labels then: " + labelsBefore
+                + "; the run's stage lines after it: " + log.subList(linesBefore, log.size()).stream()
+                        .filter(l -> l.matches(".* - (test|package|deploy|verify): .*")).toList());
+        assertEquals(Map.of("stable", 1L), labelsBefore, "version 2 was not stable yet when the signal came");
+
+        List<Map<String, Object>> runs = retrains();
+        assertEquals(1, runs.size(), runs.toString());
+        Map<String, Object> run = runs.get(0);
+        assertEquals("succeeded", run.get("outcome"), run.toString());
+        assertEquals(2, ((Number) run.get("version")).intValue(), run.toString());
+        assertTrue(signalled.isBefore(Instant.parse(run.get("ended").toString())),
+                "the signal came before the run ended: " + signalled + ", " + run);
+
+        assertTrue(Files.isDirectory(tmp.resolve("prod/2")), "version 2 published");
+        assertEquals(2L, labels().get("stable"), "verify moved stable to 2: " + labels());
+        JsonNode verify = JSON.readTree(tmp.resolve("work/verify.json").toFile());
+        assertEquals(2, verify.get("version").asInt(), verify.toString());
+        assertTrue(verify.get("passed").asBoolean(), verify.toString());
+        assertEquals(List.of(), names(tmp.resolve("batches/pending")), "the batch is used up, not pending again");
+        List<String> done = names(tmp.resolve("inbox/.done"));
+        assertTrue(done.size() == 1 && done.get(0).endsWith("-batch.csv"), "the inbox file is archived: " + done);
+        assertTrue(Files.notExists(tmp.resolve("inbox/batch.csv")), "the inbox file is moved");
+
+        assertEquals(1, count(log, "stopped"), "one 'stopped' line:\n" + first.output());
+        assertEquals(1, count(log, "INFO .*PipelineApp - stopped"), first.output());
+        assertEquals(0, count(log, " abandoned "), first.output());
+        assertEquals(0, count(log, " (ERROR|WARN) "), "nothing to act on:\n" + first.output());
+
+        // started again: nothing is pending, so nothing is retrained (the start-up decision is
+        // taken before the "Watching" line the constructor waits for)
+        Service again = new Service("-Dretrain.epochs=2");
+        assertEquals(1, count(again.lines(), "Watching "), again.output());
+        assertEquals(0, count(again.lines(), "pending at start-up"), again.output());
+        JsonNode summary = JSON.readTree(again.health().body());
+        assertEquals(0, summary.get("pendingBatches").asInt(), summary.toString());
+        assertEquals(2, summary.get("served").get("version").asInt(), summary.toString());
+        assertEquals(1, retrains().size(), "no start-up retrain: " + retrains());
+        assertEquals(0, count(again.lines(), " (ERROR|WARN) "), again.output());
+    }
+
+    /** The labels prod/models.config gives the model (none before the file exists). */
+    private Map<String, Long> labels() throws Exception {
+        Path config = tmp.resolve("prod/models.config");
+        if (!Files.exists(config)) {
+            return Map.of();
+        }
+        return ModelServerConfig.parse(Files.readString(config), "models.config").models().get(0).labels();
+    }
+
+    /** A bounded wait that looks every 5 ms (the moment after training is what the test is about). */
+    private static void awaitFast(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + seconds + " s: " + what);
+            }
+            Thread.sleep(5);
+        }
     }
 }
