@@ -132,7 +132,7 @@ public final class PipelineApp implements AutoCloseable {
             shutdown.raise();
             try {
                 // Camel's own hook stops the context; this one keeps the JVM up until watch() has
-                // closed the health endpoint (bounded, beyond Camel's 45 s)
+                // closed the health endpoint (bounded: 90 s, beyond camel.main.shutdown-timeout)
                 stopped.await(90, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -6,8 +6,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Raised when the service is asked to stop: training checks it after every step and abandons the
- * run ({@link RunAbandonedException}); later stages never start, and a publish is atomic, so
- * nothing is left half-done.
+ * run ({@link RunAbandonedException}), so no later stage starts. A run already past training is
+ * not stopped: Camel's graceful shutdown waits for it (camel.main.shutdown-timeout), and a publish
+ * is atomic, so nothing is left half-done either way.
  */
 public final class ShutdownSignal {
     private final AtomicBoolean raised = new AtomicBoolean();
