@@ -9,6 +9,7 @@ import dev.camelmlops.serving.ModelVersionWatcher;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.FixedBatchModel;
 import dev.camelmlops.testing.Http;
+import dev.camelmlops.testing.OtherWeights;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,20 +77,6 @@ class VerifyRollbackTest {
         }
     }
 
-    /** Replaces the variables of {@code to} with those of {@code from}: a valid model, other weights. */
-    static void copyVariables(Path from, Path to) throws Exception {
-        try (Stream<Path> s = Files.list(to.resolve("variables"))) {
-            for (Path p : s.toList()) {
-                Files.delete(p);
-            }
-        }
-        try (Stream<Path> s = Files.list(from.resolve("variables"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve("variables").resolve(p.getFileName().toString()));
-            }
-        }
-    }
-
     @Test
     void aVersionThatLoadsButAnswersUnlikeThePackagedModelIsRolledBack() throws Exception {
         Cli cli = new Cli(tmp);
@@ -101,7 +88,7 @@ class VerifyRollbackTest {
         assertEquals(0, cli.run("stage", "deploy"), cli.output());
         assertEquals(List.of("1", "2"), prodVersions());
         // prod's copy of version 2 now holds version 1's weights: it loads and answers, but not like package/2
-        copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
+        OtherWeights.copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
 
         assertEquals(1, cli.run("stage", "verify"), cli.output());
         assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
