@@ -5,12 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.camelmlops.data.Sha256;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.camelmlops.serving.ModelServerConfig;
 import dev.camelmlops.testing.Cli;
 import dev.camelmlops.testing.ConfigServer;
+import dev.camelmlops.testing.FixedBatchModel;
+import dev.camelmlops.testing.Http;
 import dev.camelmlops.testing.OpenSshServer;
+import dev.camelmlops.testing.OtherWeights;
+import dev.camelmlops.testing.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -129,6 +140,89 @@ class OpenSshDeployTest {
             assertEquals(List.of("models.config"), names(models.resolve("prod")).stream()
                     .filter(n -> !n.matches("[0-9]+")).toList(), "no temporary file left beside the config");
         }
+    }
+
+    /**
+     * Over SFTP into ~/{@code folder}/prod, served by a {@link ConfigServer} on it: a first version
+     * deployed and verified (stable), the next one packaged and deployed (canary). The serving host
+     * then stops (it has loaded the good copy, which it would keep answering with), {@code alter}
+     * changes the delivered copy of the new version on the SFTP host, the host starts again on what
+     * is there (with --allow_version_labels_for_unavailable_models, as the README starts a
+     * container on a models.config with labels), and `stage verify` must fail: the version is
+     * removed from prod over SFTP, stable stays on the previous one in models.config and on the
+     * server, which answers the example's request again. The record of verify.json.
+     */
+    private static JsonNode rolledBackOverSftp(String folder, Consumer<Path> alter) throws Exception {
+        Path models = OpenSshServer.HOME.resolve(folder);
+        Path prod = OpenSshServer.createFoldersOfUser(models.resolve("prod"));
+        Cli cli = cli(OpenSshServer.USER, models.toString()).env("DEPLOY_SERVER_PASSWORD", OpenSshServer.PASSWORD);
+        int v;
+        try (ConfigServer serving = new ConfigServer(prod)) {
+            cli.env("SERVING_URL", serving.url());
+            assertEquals(0, cli.run("stage", "package"), cli.output());
+            assertEquals(0, cli.run("stage", "deploy"), cli.output());
+            assertEquals(0, cli.run("stage", "verify"), cli.output());
+            assertEquals(Integer.toString(newestPackage()), serving.labelled("stable"));
+            assertEquals(0, cli.run("stage", "package"), cli.output());
+            assertEquals(0, cli.run("stage", "deploy"), cli.output());
+            v = newestPackage();
+            assertEquals(List.of(Integer.toString(v - 1), Integer.toString(v)), versions(prod));
+            assertEquals(Integer.toString(v), serving.labelled("canary"));
+        }
+        alter.accept(prod.resolve(Integer.toString(v)));
+
+        try (ConfigServer serving = new ConfigServer(prod, true)) {
+            cli.env("SERVING_URL", serving.url());
+            assertEquals(1, cli.run("stage", "verify"), cli.output());
+            assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
+            assertTrue(cli.output().contains("version " + v + " rolled back (removed from sftp://" + OpenSshServer.USER
+                    + "@127.0.0.1:" + ssh.port() + prod + ")"), cli.output());
+            assertTrue(cli.output().contains("version " + (v - 1) + " serves again"), cli.output());
+            assertFalse(cli.output().contains(OpenSshServer.PASSWORD), "the password never appears");
+            assertEquals(List.of(Integer.toString(v - 1)), versions(prod), "removed on the SFTP host");
+            assertEquals(List.of("models.config"), names(prod).stream().filter(n -> !n.matches("[0-9]+")).toList(),
+                    "no temporary file left beside the config");
+            ModelServerConfig.Model config = ModelServerConfig.parse(Files.readString(prod.resolve("models.config")),
+                    "models.config").model("my_model").orElseThrow();
+            assertEquals(Map.of("stable", (long) (v - 1)), config.labels(), "stable stays, the canary label goes");
+            assertEquals(new ModelServerConfig.VersionPolicy.Specific(new TreeSet<>(Set.of((long) (v - 1)))),
+                    config.policy(), "only the stable version loads");
+            assertEquals(Integer.toString(v - 1), serving.labelled("stable"));
+            assertFalse(serving.labelled("canary").equals(Integer.toString(v)), serving.labelled("canary"));
+            // the example's request (1 image, no version) is answered, by the stable version
+            Http.Response r = Http.post(serving.url() + "/v1/models/my_model:predict",
+                    Files.readString(cli.work().resolve("example-request.json")));
+            assertEquals(200, r.status(), r.body());
+            assertEquals(Integer.toString(v - 1), Http.get(serving.url() + "/v1/models/my_model").json()
+                    .at("/model_version_status/0/version").asText());
+        }
+        JsonNode record = new ObjectMapper().readTree(cli.work().resolve("verify.json").toFile());
+        assertEquals(false, record.get("passed").asBoolean(), record.toString());
+        assertEquals(v, record.get("version").asInt(), record.toString());
+        assertTrue(record.has("secondsUntilAvailable"), "it loaded: the failure is in its answers " + record);
+        return record;
+    }
+
+    @Test
+    void overSftpAVersionThatAnswersUnlikeThePackagedModelIsRolledBackAndStableStays() throws Exception {
+        // the delivered copy gets the weights of a model trained otherwise: it loads and answers, but not like its package
+        Path other = tmp.resolve("other-weights");
+        TinyModels.export(other, 7);
+        String reason = rolledBackOverSftp("canary-mismatch", delivered -> OtherWeights.copyVariables(other, delivered))
+                .get("reason").asText();
+        assertTrue(reason.matches("image [0-9]+ is classified .* by the served model but .* by the packaged model")
+                || reason.startsWith("served probabilities differ from the packaged model's by up to"), reason);
+    }
+
+    @Test
+    void overSftpAVersionWhoseBatchSizeIsFixedFailsTheExampleRequestAndIsRolledBack() throws Exception {
+        // the delivered copy as exported with Input(batch_size=32): the canary's 32 images pass, the example's 3 do not
+        JsonNode record = rolledBackOverSftp("fixed-batch", delivered -> FixedBatchModel.fixBatch(delivered, 32));
+        assertEquals(32, record.get("canaryImages").asInt(), "the canary batch was compared " + record);
+        assertTrue(record.get("maxAbsDiff").asDouble() <= 1e-4, "and answered like the packaged model " + record);
+        String reason = record.get("reason").asText();
+        assertTrue(reason.matches("the example's request to http://127\\.0\\.0\\.1:[0-9]+/v1/models/my_model:predict"
+                + " failed: .*input 'images' expects shape \\[32,28,28,1\\], got \\[3,28,28,1\\].*"), reason);
     }
 
     private static List<String> versions(Path dir) throws Exception {

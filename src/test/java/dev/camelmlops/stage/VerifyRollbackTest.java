@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.camelmlops.serving.ModelServer;
 import dev.camelmlops.serving.ModelVersionWatcher;
 import dev.camelmlops.testing.Cli;
+import dev.camelmlops.testing.FixedBatchModel;
 import dev.camelmlops.testing.Http;
+import dev.camelmlops.testing.OtherWeights;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,20 +77,6 @@ class VerifyRollbackTest {
         }
     }
 
-    /** Replaces the variables of {@code to} with those of {@code from}: a valid model, other weights. */
-    static void copyVariables(Path from, Path to) throws Exception {
-        try (Stream<Path> s = Files.list(to.resolve("variables"))) {
-            for (Path p : s.toList()) {
-                Files.delete(p);
-            }
-        }
-        try (Stream<Path> s = Files.list(from.resolve("variables"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve("variables").resolve(p.getFileName().toString()));
-            }
-        }
-    }
-
     @Test
     void aVersionThatLoadsButAnswersUnlikeThePackagedModelIsRolledBack() throws Exception {
         Cli cli = new Cli(tmp);
@@ -100,7 +88,7 @@ class VerifyRollbackTest {
         assertEquals(0, cli.run("stage", "deploy"), cli.output());
         assertEquals(List.of("1", "2"), prodVersions());
         // prod's copy of version 2 now holds version 1's weights: it loads and answers, but not like package/2
-        copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
+        OtherWeights.copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
 
         assertEquals(1, cli.run("stage", "verify"), cli.output());
         assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
@@ -119,6 +107,52 @@ class VerifyRollbackTest {
         assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1");
         assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
                 new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+    }
+
+    @Test
+    void aVersionWhoseBatchSizeIsFixedAnswersTheCanaryButFailsTheExampleRequestAndIsRolledBack() throws Exception {
+        Cli cli = new Cli(tmp);
+        assertEquals(0, cli.run("run"), cli.output());
+        assertEquals(0, cli.run("stage", "package"), cli.output());
+        assertEquals(0, cli.run("stage", "deploy"), cli.output());
+        assertEquals(List.of("1", "2"), prodVersions());
+        // prod's copy of version 2 as exported with Input(batch_size=32): same weights, batch fixed at the canary's 32
+        FixedBatchModel.fixBatch(tmp.resolve("prod/2"), 32);
+        assertEquals(List.of(32L, 28L, 28L, 1L), java.util.Arrays.stream(
+                FixedBatchModel.signatureShape(tmp.resolve("prod/2"), "images")).boxed().toList());
+
+        assertEquals(1, cli.run("stage", "verify"), cli.output());
+        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
+        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
+        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
+        assertEquals(List.of("1"), prodVersions());
+        JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
+        assertEquals(false, record.get("passed").asBoolean(), record.toString());
+        assertEquals(2, record.get("version").asInt(), record.toString());
+        assertTrue(record.has("secondsUntilAvailable"), "the batch-32 version loaded " + record);
+        assertEquals(32, record.get("canaryImages").asInt(), "the canary batch was compared " + record);
+        assertTrue(record.get("maxAbsDiff").asDouble() <= 1e-4, "and answered like the packaged model " + record);
+        String reason = record.get("reason").asText();
+        assertTrue(reason.startsWith("the example's request to ") && reason.contains("/v1/models/my_model:predict failed")
+                && reason.contains("expects shape [32,28,28,1], got [3,28,28,1]"), reason);
+        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
+                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
+        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1");
+        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
+                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+
+        try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("prod"), Duration.ofHours(1));
+             ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
+            w.start();
+            server.start();
+            assertEquals("1", Http.get(server.baseUrl() + "/v1/models/my_model").json()
+                    .at("/model_version_status/0/version").asText());
+            // the example's request (1 image, no version), which a batch-32 version would refuse
+            Http.Response r = Http.post(server.baseUrl() + "/v1/models/my_model:predict",
+                    Files.readString(cli.work().resolve(VerifyStage.EXAMPLE_REQUEST)));
+            assertEquals(200, r.status(), r.body());
+            assertEquals(10, r.json().at("/predictions/0").size(), r.body());
+        }
     }
 
     @Test

@@ -17,8 +17,18 @@ public final class ConfigServer implements AutoCloseable {
     private final ModelServer server;
 
     public ConfigServer(Path prod) throws Exception {
+        this(prod, false);
+    }
+
+    /**
+     * With {@code allowLabelsForUnavailable}, as TF Serving run with
+     * {@code --allow_version_labels_for_unavailable_models=true}: a (re)started host on a
+     * models.config that already has labels (README: a restarted container).
+     */
+    public ConfigServer(Path prod, boolean allowLabelsForUnavailable) throws Exception {
         models = ModelRepository.configFile(prod.resolve("models.config"),
-                ModelRepository.singleConfig("my_model", prod), Duration.ofMillis(200), Duration.ofMillis(200), 1, false);
+                ModelRepository.singleConfig("my_model", prod), Duration.ofMillis(200), Duration.ofMillis(200), 1,
+                allowLabelsForUnavailable);
         models.start();
         server = new ModelServer(models, ServingOptions.of("127.0.0.1", 0, 2, 1 << 24));
         server.start();
