@@ -194,7 +194,8 @@ class WatchRecoveryTest {
         Service first = new Service("-Dretrain.epochs=2", "-Dserving.poll-seconds=3");
         drop("batch.csv", InboxFiles.csv(TinyFashion.dataset(60, 11)));
         Pattern lastEpoch = Pattern.compile("^Epoch 2/2 - ");
-        awaitFast("the retrain's last epoch finished", 120, () -> first.lines().stream()
+        // looked for every 5 ms: the moment after training is what this test is about
+        WatchProcess.awaitTrue("the retrain's last epoch finished", 120, 5, () -> first.lines().stream()
                 .anyMatch(l -> lastEpoch.matcher(l).find()));
         Map<String, Long> labelsBefore = labels();
         boolean publishedBefore = Files.isDirectory(tmp.resolve("prod/2"));
@@ -253,16 +254,5 @@ class WatchRecoveryTest {
             return Map.of();
         }
         return ModelServerConfig.parse(Files.readString(config), "models.config").models().get(0).labels();
-    }
-
-    /** A bounded wait that looks every 5 ms (the moment after training is what the test is about). */
-    private static void awaitFast(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + seconds + " s: " + what);
-            }
-            Thread.sleep(5);
-        }
     }
 }

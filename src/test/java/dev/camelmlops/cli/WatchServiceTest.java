@@ -489,18 +489,6 @@ class WatchServiceTest {
         assertEquals(1, names(inbox.resolve(".done")).size());
     }
 
-    /** Waits (bounded) until {@code condition} holds; false when it did not within {@code seconds}. */
-    private static boolean within(int seconds, java.util.function.BooleanSupplier condition) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(50);
-        }
-        return true;
-    }
-
     private List<String> namesQuietly(Path dir) {
         try {
             return names(dir);
@@ -524,9 +512,8 @@ class WatchServiceTest {
             drop("starts-a-run.csv", csv);
             assertTrue(trainingStep.await(60, TimeUnit.SECONDS), "its retrain is training within 60 s");
             // the run trains on (100000 epochs) while the file's fate is decided by its intake alone
-            assertTrue(within(20, () -> namesQuietly(inbox.resolve(".done")).size() == 1),
-                    "moved to .done/ while its run is still training; inbox " + inboxFiles() + ", retrains "
-                            + retrains());
+            dev.camelmlops.testing.WatchProcess.awaitTrue("moved to .done/ while its run is still training", 20,
+                    () -> namesQuietly(inbox.resolve(".done")).size() == 1);
             assertEquals(List.of(), inboxFiles());
             String run = String.valueOf(retrains().get(0).get("id"));
             assertEquals("running", retrains().get(0).get("outcome"), retrains().toString());

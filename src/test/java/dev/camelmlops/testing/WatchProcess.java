@@ -106,12 +106,18 @@ public class WatchProcess {
     }
 
     public static void awaitTrue(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+        awaitTrue(what, seconds, 100, condition);
+    }
+
+    /** The same, looking every {@code pollMillis} (when the moment it turns true matters). */
+    public static void awaitTrue(String what, int seconds, int pollMillis, BooleanSupplier condition)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("not within " + seconds + " s: " + what);
             }
-            Thread.sleep(100);
+            Thread.sleep(pollMillis);
         }
     }
 }
