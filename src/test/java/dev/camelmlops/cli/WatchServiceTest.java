@@ -467,15 +467,20 @@ class WatchServiceTest {
         assertEquals(2, retrains().size(), "nothing was missed since the catch-up run");
     }
 
+    /** A training listener that counts {@code latch} down at every training step (on the training thread). */
+    private static TrainingListener countingSteps(CountDownLatch latch) {
+        return new TrainingListener() {
+            @Override
+            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
+                latch.countDown();
+            }
+        };
+    }
+
     @Test
     void stoppingDuringTrainingAbandonsTheRunCleanly() throws Exception {
         CountDownLatch trainingStep = new CountDownLatch(1);
-        TrainingListener steps = new TrainingListener() {
-            @Override
-            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
-                trainingStep.countDown();
-            }
-        };
+        TrainingListener steps = countingSteps(trainingStep);
         try (Service s = new Service(steps, "-Dretrain.epochs=100000", "-Dretrain.replay-fraction=1")) {
             drop("long.csv", InboxFiles.csv(TinyFashion.dataset(40, 50)));
             assertTrue(trainingStep.await(60, TimeUnit.SECONDS), "the run is training within 60 s");
@@ -500,12 +505,7 @@ class WatchServiceTest {
     @Test
     void theFileThatStartsARetrainMovesToDoneOnceItsBatchIsStoredNotWhenTheRunEnds() throws Exception {
         CountDownLatch trainingStep = new CountDownLatch(1);
-        TrainingListener steps = new TrainingListener() {
-            @Override
-            public void stepFinished(int epoch, int step, int steps, double meanLoss, double meanAccuracy) {
-                trainingStep.countDown();
-            }
-        };
+        TrainingListener steps = countingSteps(trainingStep);
         String csv = InboxFiles.csv(TinyFashion.dataset(40, 51));
         String sha = Sha256.of(csv.getBytes(StandardCharsets.UTF_8));
         try (Service s = new Service(steps, "-Dretrain.epochs=100000")) {

@@ -30,6 +30,23 @@ class VerifyRollbackTest {
         }
     }
 
+    /** What a failed verify of version 2 prints and leaves: version 2 removed, version 1 serving again. */
+    private void assertVersion2RolledBack(Cli cli) throws Exception {
+        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
+        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
+        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
+        assertEquals(List.of("1"), prodVersions());
+    }
+
+    /** prod/models.config after that: stable stays on version 1 (the failed canary has no label), only it loads. */
+    private void assertStableStaysOnVersion1() throws Exception {
+        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
+                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
+        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1, no canary label");
+        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
+                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+    }
+
     @Test
     void aVersionWithCorruptVariablesIsRolledBackAndThePreviousKeepsAnswering() throws Exception {
         Cli cli = new Cli(tmp);
@@ -55,18 +72,11 @@ class VerifyRollbackTest {
         assertEquals(List.of("1", "2"), prodVersions());
 
         assertEquals(1, cli.run("stage", "verify"));
-        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
-        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
-        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
-        assertEquals(List.of("1"), prodVersions());
+        assertVersion2RolledBack(cli);
         JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
         assertEquals(false, record.get("passed").asBoolean());
         assertTrue(record.get("reason").asText().contains("could not load version 2"), record.toString());
-        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
-                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
-        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays, the failed canary has no label");
-        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
-                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+        assertStableStaysOnVersion1();
 
         try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("prod"), Duration.ofHours(1));
              ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
@@ -91,10 +101,7 @@ class VerifyRollbackTest {
         OtherWeights.copyVariables(tmp.resolve("prod/1"), tmp.resolve("prod/2"));
 
         assertEquals(1, cli.run("stage", "verify"), cli.output());
-        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
-        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
-        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
-        assertEquals(List.of("1"), prodVersions());
+        assertVersion2RolledBack(cli);
         JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
         assertEquals(false, record.get("passed").asBoolean(), record.toString());
         assertEquals(2, record.get("version").asInt(), record.toString());
@@ -102,11 +109,7 @@ class VerifyRollbackTest {
         assertTrue(reason.matches("image [0-9]+ is classified .* by the served model but .* by the packaged model")
                 || reason.startsWith("served probabilities differ from the packaged model's by up to"), reason);
         assertTrue(record.has("secondsUntilAvailable"), "it loaded: the mismatch is in its answers " + record);
-        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
-                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
-        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1");
-        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
-                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+        assertStableStaysOnVersion1();
     }
 
     @Test
@@ -122,10 +125,7 @@ class VerifyRollbackTest {
                 FixedBatchModel.signatureShape(tmp.resolve("prod/2"), "images")).boxed().toList());
 
         assertEquals(1, cli.run("stage", "verify"), cli.output());
-        assertTrue(cli.output().contains("FAILED at stage verify"), cli.output());
-        assertTrue(cli.output().contains("version 2 rolled back"), cli.output());
-        assertTrue(cli.output().contains("version 1 serves again"), cli.output());
-        assertEquals(List.of("1"), prodVersions());
+        assertVersion2RolledBack(cli);
         JsonNode record = Http.JSON.readTree(cli.work().resolve("verify.json").toFile());
         assertEquals(false, record.get("passed").asBoolean(), record.toString());
         assertEquals(2, record.get("version").asInt(), record.toString());
@@ -135,11 +135,7 @@ class VerifyRollbackTest {
         String reason = record.get("reason").asText();
         assertTrue(reason.startsWith("the example's request to ") && reason.contains("/v1/models/my_model:predict failed")
                 && reason.contains("expects shape [32,28,28,1], got [3,28,28,1]"), reason);
-        dev.camelmlops.serving.ModelServerConfig.Model config = dev.camelmlops.serving.ModelServerConfig.parse(
-                Files.readString(tmp.resolve("prod/models.config")), "models.config").model("my_model").orElseThrow();
-        assertEquals(java.util.Map.of("stable", 1L), config.labels(), "stable stays on version 1");
-        assertEquals(new dev.camelmlops.serving.ModelServerConfig.VersionPolicy.Specific(
-                new java.util.TreeSet<>(java.util.Set.of(1L))), config.policy(), "only the stable version loads");
+        assertStableStaysOnVersion1();
 
         try (ModelVersionWatcher w = new ModelVersionWatcher("my_model", tmp.resolve("prod"), Duration.ofHours(1));
              ModelServer server = new ModelServer(w, "127.0.0.1", 0, 2, 1 << 24)) {
